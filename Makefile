@@ -1,0 +1,49 @@
+# Ticketflow: `make demo` runs the product, `make test` runs every check.
+# Both work on a fresh machine: they create the virtualenv and build the web assets.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+ASSETS := web/static/vendor/.built
+# Two cores here; database-bound tests overlap well with three workers.
+PYTEST_WORKERS ?= 3
+
+.PHONY: demo test lint typecheck pytest assets install clean bench
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+assets: $(ASSETS)
+
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p web/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js web/static/vendor/htmx.min.js
+	touch $@
+
+demo: $(STAMP) $(ASSETS)
+	$(BIN)/ticketflow run --demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) $(ASSETS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	TICKETFLOW_TEST_DB=sqlite $(BIN)/pytest -m smoke
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) node_modules web/static/vendor var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Infrastructure every other package stands on: settings, database, jobs, security, CLI."""

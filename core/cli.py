@@ -1,0 +1,313 @@
+"""The ``ticketflow`` command: database, demo data, users, queues, and running the services.
+
+Commands act as the system (they are run by whoever operates the installation), commit once
+at the end, and turn Ticketflow errors into a message and exit status 1 instead of a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from core.config import get_settings
+from core.errors import TicketflowError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly_errors(func: F) -> F:
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TicketflowError as exc:
+            details = "".join(f"\n  {field}: {'; '.join(msgs)}" for field, msgs in exc.errors.items())
+            raise click.ClickException(f"{exc.message}{details}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """Ticketflow: help desk with BPMN processes."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+# --- database --------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@_friendly_errors
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version, and add reference data."""
+    from core.db import get_engine, session_scope
+    from core.migrate import upgrade
+    from desk.demo import seed_reference_data
+
+    upgrade(get_engine())
+    with session_scope() as session:
+        seed_reference_data(session)
+    click.echo("database is up to date")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database."""
+    from core.db import get_engine
+    from core.migrate import current_revision
+
+    click.echo(current_revision(get_engine()) or "empty (never migrated)")
+
+
+# --- data ------------------------------------------------------------------------------
+
+
+@main.group()
+def seed() -> None:
+    """Sample data."""
+
+
+@seed.command("demo")
+@_friendly_errors
+def seed_demo_command() -> None:
+    """Load the demo help desk and sports club (safe to run twice)."""
+    from core.db import session_scope
+    from desk.demo import seed_demo
+
+    with session_scope() as session:
+        seed_demo(session)
+    click.echo("demo data is loaded")
+
+
+@main.group()
+def user() -> None:
+    """Agents and their API tokens."""
+
+
+@user.command("create")
+@click.argument("login")
+@click.option(
+    "--password", prompt=True, hide_input=True, confirmation_prompt=True, help="Asked for when not given."
+)
+@click.option("--first-name", default="")
+@click.option("--last-name", default="")
+@click.option("--email", default="")
+@click.option("--admin", is_flag=True, help="Give rw on the admin group.")
+@click.option(
+    "--grant",
+    "grants",
+    multiple=True,
+    metavar="GROUP:PERM[,PERM]",
+    help="Group permissions, e.g. --grant raw:rw --grant finance:ro,note",
+)
+@click.option("--read-only", is_flag=True, help="An observer: reads, never writes.")
+@click.option("--no-customer-contact", is_flag=True, help="May not write to customers.")
+@_friendly_errors
+def user_create(
+    login: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    admin: bool,
+    grants: tuple[str, ...],
+    read_only: bool,
+    no_customer_contact: bool,
+) -> None:
+    """Create an agent."""
+    from core.db import session_scope
+    from desk.actor import SYSTEM
+    from desk.agent import service as agents
+    from desk.demo import seed_reference_data
+
+    with session_scope() as session:
+        seed_reference_data(session)
+        agent = agents.create_agent(
+            session,
+            actor=SYSTEM,
+            login=login,
+            password=password,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            read_only=read_only,
+            may_contact_customers=not no_customer_contact,
+        )
+        wanted = [*grants, *(["admin:rw"] if admin else [])]
+        for item in wanted:
+            group_name, sep, perms = item.partition(":")
+            if not sep or not perms:
+                raise click.BadParameter(f"{item!r}: use GROUP:PERM[,PERM]", param_hint="--grant")
+            group = agents.get_group(session, name=group_name)
+            agents.grant_group(session, actor=SYSTEM, agent=agent, group=group, permissions=perms.split(","))
+    click.echo(f"agent {login} created")
+
+
+@user.command("token")
+@click.argument("login")
+@click.option("--name", default="cli", help="What the token is for.")
+@click.option(
+    "--expires-days", type=click.IntRange(min=1), default=None, help="Days until it expires (default: never)."
+)
+@_friendly_errors
+def user_token(login: str, name: str, expires_days: int | None) -> None:
+    """Issue an API token for LOGIN and print it (it is shown only once)."""
+    from core.db import session_scope, utcnow
+    from desk.actor import SYSTEM
+    from desk.agent import service as agents
+
+    with session_scope() as session:
+        agent = agents.get_agent(session, login=login)
+        expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+        token = agents.create_token(session, actor=SYSTEM, agent=agent, name=name, expires_at=expires)
+    click.echo(token)
+
+
+@main.group()
+def queue() -> None:
+    """Queues."""
+
+
+@queue.command("create")
+@click.argument("name")
+@click.option("--group", "group_name", required=True, help="The group that owns the queue.")
+@click.option("--address", default=None, help="Mail to this address lands in the queue.")
+@click.option(
+    "--follow-up",
+    type=click.Choice(["reopen", "new_ticket", "reject"]),
+    default="reopen",
+    help="What a reply to a closed ticket does.",
+)
+@click.option("--unlock-timeout", type=click.IntRange(min=0), default=0, help="Minutes; 0 = never.")
+@click.option("--create-group", is_flag=True, help="Create the group when it does not exist.")
+@_friendly_errors
+def queue_create(
+    name: str, group_name: str, address: str | None, follow_up: str, unlock_timeout: int, create_group: bool
+) -> None:
+    """Create queue NAME (use Parent::Child for a sub-queue)."""
+    from core.db import session_scope
+    from core.errors import NotFound
+    from desk.actor import SYSTEM
+    from desk.agent import service as agents
+    from desk.queue import service as queues
+
+    with session_scope() as session:
+        try:
+            group = agents.get_group(session, name=group_name)
+        except NotFound:
+            if not create_group:
+                raise
+            group = agents.create_group(session, actor=SYSTEM, name=group_name)
+        queues.create_queue(
+            session,
+            actor=SYSTEM,
+            name=name,
+            group=group,
+            system_address=address,
+            follow_up_policy=follow_up,
+            unlock_timeout_minutes=unlock_timeout,
+        )
+    click.echo(f"queue {name} created")
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+@main.command("web")
+@click.option("--host", default=None, help="Default: TICKETFLOW_HOST.")
+@click.option("--port", type=int, default=None, help="Default: TICKETFLOW_PORT.")
+@click.option("--workers", type=click.IntRange(min=1), default=2)
+def web_command(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the web UI with gunicorn (production)."""
+    from gunicorn.app.wsgiapp import run as gunicorn_run
+
+    settings = get_settings()
+    bind = f"{host or settings.host}:{port or settings.port}"
+    sys.argv = ["gunicorn", "--bind", bind, "--workers", str(workers), "web.wsgi:app"]
+    gunicorn_run()
+
+
+@main.command("worker")
+def worker_command() -> None:
+    """Run background jobs from Redis (dramatiq) and send periodic jobs."""
+    import dramatiq
+
+    from core import jobs
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise click.ClickException(
+            "TICKETFLOW_REDIS_URL is not set; without Redis, 'ticketflow run' runs jobs in-process"
+        )
+    backend = jobs.get_backend()
+    if not isinstance(backend, jobs.DramatiqBackend):
+        raise click.ClickException("the worker needs the Redis job backend")
+    stop = threading.Event()
+    scheduler = threading.Thread(target=jobs.run_scheduler, args=(stop, backend), daemon=True)
+    scheduler.start()
+    worker = dramatiq.Worker(backend.broker, worker_threads=4)
+    worker.start()
+    click.echo("worker running; Ctrl+C stops it")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        worker.stop()
+
+
+@main.command("run")
+@click.option("--host", default=None, help="Default: TICKETFLOW_HOST (127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Default: TICKETFLOW_PORT (5000).")
+@click.option("--demo", is_flag=True, help="Load the demo data first.")
+@_friendly_errors
+def run_command(host: str | None, port: int | None, demo: bool) -> None:
+    """Everything in one process on the embedded defaults: web and jobs."""
+    from werkzeug.serving import make_server
+
+    from core import jobs
+    from core.db import get_engine, session_scope
+    from core.migrate import upgrade
+    from desk.demo import DEMO_PASSWORD, demo_logins, seed_demo, seed_reference_data
+    from web import create_app
+
+    settings = get_settings()
+    upgrade(get_engine())
+    with session_scope() as session:
+        seed_demo(session) if demo else seed_reference_data(session)
+    stop = threading.Event()
+    threading.Thread(target=jobs.run_scheduler, args=(stop,), name="scheduler", daemon=True).start()
+    server = make_server(
+        host or settings.host, port if port is not None else settings.port, create_app(), threaded=True
+    )
+    url = f"http://{server.host}:{server.port}/"
+    click.echo(f"Ticketflow is running at {url}")
+    if demo:
+        click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for spec in demo_logins():
+            click.echo(f"  {spec.login:<12} {spec.purpose}")
+    click.echo("Press Ctrl+C to stop.", nl=True)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()

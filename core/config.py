@@ -1,0 +1,118 @@
+"""One typed settings object, read from ``TICKETFLOW_*`` environment variables.
+
+Every process (web, worker, CLI, tests) builds it once at start.  The defaults are the
+embedded mode of ``make demo``: a SQLite file and outgoing mail written to a folder, all
+under ``var/``.  Production sets the URLs of real servers instead; the code is the same.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from core.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a Ticketflow process needs to know about its environment."""
+
+    env: str
+    var_dir: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    smtp_url: str | None
+    system_id: str
+    ticket_hook: str
+    host: str
+    port: int
+    smtp_receiver_host: str
+    smtp_receiver_port: int
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where outgoing mail is written when no SMTP relay is configured."""
+        return self.var_dir / "outbox"
+
+    @property
+    def embedded_jobs(self) -> bool:
+        """True when jobs run in-process (no Redis configured)."""
+        return self.redis_url is None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build the settings from ``environ`` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = env.get(f"TICKETFLOW_{name}")
+            return value if value not in (None, "") else default
+
+        mode = get("ENV", "development") or "development"
+        if mode not in {"development", "test", "production"}:
+            raise ConfigurationError(f"TICKETFLOW_ENV must be development, test or production, not {mode!r}")
+        var_dir = Path(get("VAR_DIR", str(PROJECT_ROOT / "var")) or "var").resolve()
+        database_url = get("DATABASE_URL") or f"sqlite:///{var_dir / 'ticketflow.sqlite3'}"
+        system_id = get("SYSTEM_ID", "10") or "10"
+        if not (system_id.isdigit() and len(system_id) == 2):
+            raise ConfigurationError("TICKETFLOW_SYSTEM_ID must be two digits, e.g. 10")
+        secret_key = get("SECRET_KEY")
+        if secret_key is None:
+            if mode == "production":
+                # A guessable default key would let anyone forge sessions.
+                raise ConfigurationError("TICKETFLOW_SECRET_KEY must be set in production")
+            secret_key = _local_secret(var_dir)
+        return cls(
+            env=mode,
+            var_dir=var_dir,
+            database_url=_normalise_db_url(database_url),
+            redis_url=get("REDIS_URL"),
+            secret_key=secret_key,
+            smtp_url=get("SMTP_URL"),
+            system_id=system_id,
+            ticket_hook=get("TICKET_HOOK", "Ticket#") or "Ticket#",
+            host=get("HOST", "127.0.0.1") or "127.0.0.1",
+            port=_int(get("PORT", "5000"), "TICKETFLOW_PORT"),
+            smtp_receiver_host=get("SMTP_RECEIVER_HOST", "127.0.0.1") or "127.0.0.1",
+            smtp_receiver_port=_int(get("SMTP_RECEIVER_PORT", "2525"), "TICKETFLOW_SMTP_RECEIVER_PORT"),
+        )
+
+
+def _int(value: str | None, name: str) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _normalise_db_url(url: str) -> str:
+    # Users paste libpq-style URLs; SQLAlchemy needs the driver named to pick psycopg 3.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _local_secret(var_dir: Path) -> str:
+    """A per-installation random key for development, kept in ``var/`` (never in the repo)."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings.from_env()

@@ -1,0 +1,1 @@
+"""Agents, groups, roles and the OTRS permission links between them."""

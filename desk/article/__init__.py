@@ -1,0 +1,1 @@
+"""Articles (the entries of a ticket) and their attachments."""

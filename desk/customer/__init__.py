@@ -1,0 +1,1 @@
+"""Customer companies and customer users (who write by mail or use the portal)."""

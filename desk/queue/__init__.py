@@ -1,0 +1,1 @@
+"""Queues: hierarchical buckets of tickets, each owned by one group."""

@@ -1,0 +1,50 @@
+"""The Queue model."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base
+from desk.agent.models import Group
+
+FOLLOW_UP_POLICIES = ("reopen", "new_ticket", "reject")
+QUEUE_SEPARATOR = "::"
+
+
+class Queue(Base):
+    """A bucket of tickets mapped to a team; ``name`` is the full path ``Parent::Child``."""
+
+    __tablename__ = "queue"
+    __table_args__ = (
+        CheckConstraint("follow_up_policy IN ('reopen', 'new_ticket', 'reject')", name="follow_up_policy"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(400), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("queue.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("agent_group.id"))
+    # Mail to this address lands in this queue; replies from the queue are sent from it.
+    system_address: Mapped[str | None] = mapped_column(String(320), unique=True)
+    follow_up_policy: Mapped[str] = mapped_column(String(20), default="reopen")
+    # Minutes after which a lock taken in this queue lapses; 0 keeps locks forever.
+    unlock_timeout_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # Escalation targets in minutes (0 = none); the due times are computed per ticket.
+    first_response_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    update_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    solution_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    salutation_id: Mapped[int | None] = mapped_column(ForeignKey("salutation.id"))
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id"))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    group: Mapped[Group] = relationship(lazy="joined")
+    parent: Mapped[Queue | None] = relationship(remote_side=[id])
+
+    @property
+    def short_name(self) -> str:
+        """The last part of the path (``Treasurer`` for ``Board::Treasurer``)."""
+        return self.name.rsplit(QUEUE_SEPARATOR, 1)[-1]
+
+    def __repr__(self) -> str:
+        return f"<Queue {self.name}>"

@@ -1,0 +1,1 @@
+"""Standard templates, salutations and signatures for agents' answers."""

@@ -1,0 +1,78 @@
+"""StandardTemplate, StandardAttachment, Salutation, Signature."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base
+from desk.queue.models import Queue
+
+TEMPLATE_KINDS = ("answer", "create", "forward", "note", "email")
+
+template_queue = Table(
+    "template_queue",
+    Base.metadata,
+    Column("template_id", ForeignKey("standard_template.id"), primary_key=True),
+    Column("queue_id", ForeignKey("queue.id"), primary_key=True),
+)
+
+template_attachment = Table(
+    "template_attachment",
+    Base.metadata,
+    Column("template_id", ForeignKey("standard_template.id"), primary_key=True),
+    Column("attachment_id", ForeignKey("standard_attachment.id"), primary_key=True),
+)
+
+
+class Salutation(Base):
+    """The opening of an answer, e.g. ``Dear {{ customer.first_name }},``."""
+
+    __tablename__ = "salutation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Signature(Base):
+    """The closing of an answer, e.g. the team's name and phone number."""
+
+    __tablename__ = "signature"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class StandardAttachment(Base):
+    """A file that templates can carry (a form, a manual)."""
+
+    __tablename__ = "standard_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    filename: Mapped[str] = mapped_column(String(1000))
+    content_type: Mapped[str] = mapped_column(String(255))
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256"))
+
+
+class StandardTemplate(Base):
+    """A prepared text with variables for frequent questions (the FAQ answer of S3)."""
+
+    __tablename__ = "standard_template"
+    __table_args__ = (
+        CheckConstraint("kind IN ('answer', 'create', 'forward', 'note', 'email')", name="template_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="answer")
+    text: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    queues: Mapped[list[Queue]] = relationship(secondary=template_queue)
+    attachments: Mapped[list[StandardAttachment]] = relationship(secondary=template_attachment)

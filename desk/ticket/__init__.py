@@ -1,0 +1,1 @@
+"""Tickets: states, types, numbers, links, and the services that change them."""

@@ -1,0 +1,153 @@
+"""Ticket, State, TicketType, TicketLink and the ticket-number counter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, UTCDateTime, utcnow
+from desk.agent.models import Agent
+from desk.customer.models import CustomerCompany, CustomerUser
+from desk.queue.models import Queue
+
+if TYPE_CHECKING:
+    from desk.article.models import Article
+
+# The OTRS state types.  Administrators add states only inside these types.
+STATE_TYPES = ("new", "open", "pending_reminder", "pending_auto", "closed", "merged")
+PENDING_TYPES = ("pending_reminder", "pending_auto")
+LINK_KINDS = ("normal", "parent_child")
+
+
+class State(Base):
+    """A ticket state (``open``, ``pending auto close+``…) of one of the state types."""
+
+    __tablename__ = "ticket_state"
+    __table_args__ = (
+        CheckConstraint(
+            "type IN ('new', 'open', 'pending_reminder', 'pending_auto', 'closed', 'merged')",
+            name="state_type",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(30))
+    # For pending-auto states: the state the ticket takes when its pending time is reached.
+    next_state_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_state.id"))
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    next_state: Mapped[State | None] = relationship(remote_side=[id])
+
+    @property
+    def is_pending(self) -> bool:
+        """True for states that need a pending-until time."""
+        return self.type in PENDING_TYPES
+
+    def __repr__(self) -> str:
+        return f"<State {self.name}>"
+
+
+class TicketType(Base):
+    """A ticket classification (Incident, Service Request, Problem…)."""
+
+    __tablename__ = "ticket_type"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Ticket(Base):
+    """The track of one problem from first contact to close.  Never deleted."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (CheckConstraint("priority BETWEEN 1 AND 5", name="priority_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), index=True)
+    state_id: Mapped[int] = mapped_column(ForeignKey("ticket_state.id"), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=3)
+    type_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_type.id"))
+    customer_user_id: Mapped[int | None] = mapped_column(ForeignKey("customer_user.id"), index=True)
+    customer_company_id: Mapped[int | None] = mapped_column(ForeignKey("customer_company.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
+    # Unlocked when empty; otherwise the agent who is answering it right now.
+    locked_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pending_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Escalation due times, computed from the queue's targets (filled by the SLA code).
+    first_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    update_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    solution_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optimistic-lock counter: a stale concurrent update fails instead of overwriting.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    queue: Mapped[Queue] = relationship(lazy="joined")
+    state: Mapped[State] = relationship(lazy="joined")
+    type: Mapped[TicketType | None] = relationship()
+    customer_user: Mapped[CustomerUser | None] = relationship()
+    customer_company: Mapped[CustomerCompany | None] = relationship()
+    owner: Mapped[Agent | None] = relationship(foreign_keys=[owner_id])
+    responsible: Mapped[Agent | None] = relationship(foreign_keys=[responsible_id])
+    locked_by: Mapped[Agent | None] = relationship(foreign_keys=[locked_by_id])
+    merged_into: Mapped[Ticket | None] = relationship(remote_side=[id])
+    articles: Mapped[list[Article]] = relationship(
+        back_populates="ticket", order_by="Article.id", passive_deletes="all"
+    )
+
+    @property
+    def is_locked(self) -> bool:
+        """True while an agent holds the lock."""
+        return self.locked_by_id is not None
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.number}>"
+
+
+class TicketLink(Base):
+    """A link between two tickets: ``normal``, or ``parent_child`` (source is the parent)."""
+
+    __tablename__ = "ticket_link"
+    __table_args__ = (
+        UniqueConstraint("source_ticket_id", "target_ticket_id", "kind", name="uq_ticket_link"),
+        CheckConstraint("kind IN ('normal', 'parent_child')", name="link_kind"),
+        CheckConstraint("source_ticket_id <> target_ticket_id", name="no_self_link"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    target_ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+
+    source: Mapped[Ticket] = relationship(foreign_keys=[source_ticket_id])
+    target: Mapped[Ticket] = relationship(foreign_keys=[target_ticket_id])
+
+
+class TicketNumberCounter(Base):
+    """The per-day counter behind ticket numbers (one row a day, bumped atomically)."""
+
+    __tablename__ = "ticket_number_counter"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,1 @@
+"""Engine package (built by a later issue)."""

@@ -1,0 +1,1 @@
+"""Mail package (built by a later issue)."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the Ticketflow schema (run with ``ticketflow db upgrade``)."""

@@ -1,0 +1,1 @@
+"""Processes package (built by a later issue)."""
