@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): they measure, write a JSON report, and assert nothing about time."""
