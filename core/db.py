@@ -18,9 +18,14 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
+from core.errors import Conflict
+
 log = logging.getLogger(__name__)
+
+CONCURRENT_CHANGE = "someone else changed this at the same time; reload and try again"
 
 # Stable constraint names so Alembic migrations are identical on PostgreSQL and SQLite.
 NAMING_CONVENTION = {
@@ -148,6 +153,9 @@ def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Sess
     try:
         yield session
         session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise Conflict(CONCURRENT_CHANGE) from None
     except BaseException:
         session.rollback()
         raise

@@ -202,6 +202,7 @@ def split(
 ) -> Ticket:
     """Copy ``article`` into a new ticket, linked as a child of the original (OTRS split)."""
     origin = article.ticket
+    tickets.require_not_merged(origin)
     permissions.require_queue(session, actor, origin.queue, "rw")
     target_queue = queue or origin.queue
     child = tickets.create_ticket(
@@ -230,7 +231,6 @@ def split(
         raw_mail_id=article.raw_mail_id,
         created_by_agent_id=article.created_by_agent_id,
         created_by_customer_id=article.created_by_customer_id,
-        created_at=article.created_at,
     )
     session.add(copy)
     session.flush()

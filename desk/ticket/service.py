@@ -247,9 +247,30 @@ def set_state(
 
 
 def reopen(session: Session, *, actor: Actor, ticket: Ticket) -> None:
-    """Put a closed ticket back to the first ``open`` state (a customer's follow-up)."""
-    if ticket.state.type == "closed":
-        set_state(session, actor=actor, ticket=ticket, state=states.first_state_of_type(session, "open"))
+    """Put a closed ticket back to the first ``open`` state (a customer's follow-up).
+
+    Agents need ``rw``; a customer may reopen their own ticket by writing to it.
+    """
+    if ticket.state.type != "closed":
+        return
+    if isinstance(actor, CustomerUser):
+        _require_changeable(ticket)
+        permissions.require_ticket_read(session, actor, ticket)
+        old = ticket.state.name
+        ticket.state = states.first_state_of_type(session, "open")
+        ticket.pending_until = None
+        session.flush()
+        history.record(
+            session,
+            ticket=ticket,
+            actor=actor,
+            type="StateUpdate",
+            old=old,
+            new=ticket.state.name,
+            comment="reopened by the customer's follow-up",
+        )
+        return
+    set_state(session, actor=actor, ticket=ticket, state=states.first_state_of_type(session, "open"))
 
 
 def set_priority(session: Session, *, actor: Actor, ticket: Ticket, priority: int) -> None:
@@ -324,9 +345,20 @@ def merge(session: Session, *, actor: Actor, ticket: Ticket, into: Ticket) -> No
     """Merge ``ticket`` into ``into``: its articles move there, it becomes *merged*.
 
     Nothing is deleted: the merged ticket stays with its history and points at the target.
+    Tickets of two different customers are not merged: each would see the other's mails in
+    the portal.  Link them instead (S9).
     """
     if ticket.id == into.id:
         raise ValidationError("invalid merge", errors={"into": ["a ticket cannot merge into itself"]})
+    if (
+        ticket.customer_user_id is not None
+        and into.customer_user_id is not None
+        and ticket.customer_user_id != into.customer_user_id
+    ):
+        raise ValidationError(
+            "invalid merge",
+            errors={"into": ["the tickets belong to different customers; link them instead"]},
+        )
     _require_changeable(ticket)
     _require_changeable(into)
     permissions.require_queue(session, actor, ticket.queue, "rw")
@@ -335,10 +367,15 @@ def merge(session: Session, *, actor: Actor, ticket: Ticket, into: Ticket) -> No
     for article in moved:
         article.ticket_id = into.id
     old_state = ticket.state.name
+    old_pending = ticket.pending_until
     ticket.state = states.first_state_of_type(session, "merged")
     ticket.merged_into = into
     ticket.pending_until = None
     session.flush()
+    if old_pending is not None:
+        history.record(
+            session, ticket=ticket, actor=actor, type="SetPendingTime", old=old_pending.isoformat(), new=None
+        )
     session.expire(ticket, ["articles"])
     session.expire(into, ["articles"])
     history.record(

@@ -13,13 +13,18 @@ from desk.ticket import service as tickets
 @pytest.fixture
 def ticket(session, queue, customer):
     return tickets.create_ticket(
-        session, actor=SYSTEM, title="I forgot my password", queue=queue("1st level"),
+        session,
+        actor=SYSTEM,
+        title="I forgot my password",
+        queue=queue("1st level"),
         customer_user=customer("john.doe@acme.example"),
     )
 
 
 def test_answer_has_salutation_template_and_signature_filled_in(session, agent, ticket):
-    faq = next(t for t in templates.templates_for_queue(session, queue=ticket.queue) if t.name == "Password reset")
+    faq = next(
+        t for t in templates.templates_for_queue(session, queue=ticket.queue) if t.name == "Password reset"
+    )
     text = templates.compose_answer(session, ticket=ticket, agent=agent("alice"), template=faq)
     assert text.startswith("Dear John Doe,")
     assert f"your ticket {ticket.number}:" in text
@@ -57,5 +62,7 @@ def test_unknown_variable_and_broken_syntax_are_clear_errors(session, ticket, ag
 def test_only_administrators_create_templates(session, agent):
     with pytest.raises(PermissionDenied):
         templates.create_template(session, actor=agent("alice"), name="Mine", text="Hi")
-    created = templates.create_template(session, actor=agent("admin"), name="Admin's", text="Hi {{ ticket.number }}")
+    created = templates.create_template(
+        session, actor=agent("admin"), name="Admin's", text="Hi {{ ticket.number }}"
+    )
     assert created.kind == "answer"
