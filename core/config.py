@@ -35,6 +35,7 @@ class Settings:
     port: int
     smtp_receiver_host: str
     smtp_receiver_port: int
+    proxy_count: int = 0
 
     @property
     def outbox_dir(self) -> Path:
@@ -82,6 +83,7 @@ class Settings:
             port=_int(get("PORT", "5000"), "TICKETFLOW_PORT"),
             smtp_receiver_host=get("SMTP_RECEIVER_HOST", "127.0.0.1") or "127.0.0.1",
             smtp_receiver_port=_int(get("SMTP_RECEIVER_PORT", "2525"), "TICKETFLOW_SMTP_RECEIVER_PORT"),
+            proxy_count=_int(get("PROXY_COUNT", "0"), "TICKETFLOW_PROXY_COUNT"),
         )
 
 

@@ -27,8 +27,13 @@ def test_make_demo_prints_the_url_and_logins_and_serves_the_login_page(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETFLOW_")}
     env.update({"TICKETFLOW_VAR_DIR": str(tmp_path / "var"), "TICKETFLOW_PORT": str(_free_port())})
     process = subprocess.Popen(
-        ["make", "--no-print-directory", "demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        ["make", "--no-print-directory", "demo"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     lines: list[str] = []
     try:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core.config import get_settings
 from core.db import utcnow
@@ -60,7 +60,11 @@ def list_tickets(
     offset: int = 0,
 ) -> Sequence[Ticket]:
     """Tickets ``actor`` may read, newest first, optionally filtered."""
-    query = select(Ticket).where(permissions.visible_ticket_condition(session, actor))
+    query = (
+        select(Ticket)
+        .where(permissions.visible_ticket_condition(session, actor))
+        .options(selectinload(Ticket.locked_by), selectinload(Ticket.owner))
+    )
     if queue_ids is not None:
         query = query.where(Ticket.queue_id.in_(queue_ids))
     if state_types is not None:

@@ -48,6 +48,7 @@ def test_in_process_job_runs_after_commit(engine):
 def test_job_of_a_rolled_back_transaction_is_never_sent(engine):
     backend = jobs.InProcessBackend()
     jobs.set_backend(backend)
+
     def failing_request() -> None:
         with session_scope(make_sessionmaker(engine)) as session:
             jobs.enqueue(session, remember, word="rolled back")

@@ -1,0 +1,31 @@
+"""Dashboard views: thin, the ticket service decides what the agent may see."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
+
+from desk.ticket import service as ticket_service
+from web.auth import login_required
+from web.auth.users import current_agent
+from web.db import get_db
+
+bp = Blueprint("dashboard", __name__)
+
+PAGE_SIZE = 25
+# Far beyond any real list; it keeps the offset a number the database accepts.
+MAX_PAGE = 100_000
+
+
+@bp.get("/")
+@login_required
+def index() -> ResponseReturnValue:
+    """The tickets of the agent's queues, newest first, one page at a time (``?page=``)."""
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    # One more than a page tells whether there is a next page without counting.
+    rows = ticket_service.list_tickets(
+        get_db(), actor=current_agent(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
+    )
+    return render_template(
+        "dashboard/index.html", tickets=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE
+    )
