@@ -7,6 +7,7 @@ at the end, and turn Ticketflow errors into a message and exit status 1 instead 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -263,13 +264,15 @@ def worker_command() -> None:
     scheduler.start()
     worker = dramatiq.Worker(backend.broker, worker_threads=4)
     worker.start()
+    # SIGTERM (systemd, a supervisor) stops as gently as Ctrl+C: running jobs finish, and
+    # messages not yet acknowledged stay in Redis for the next worker.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo("worker running; Ctrl+C stops it")
     try:
-        threading.Event().wait()
+        stop.wait()
     except KeyboardInterrupt:
-        pass
-    finally:
         stop.set()
+    finally:
         worker.stop()
 
 

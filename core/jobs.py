@@ -10,6 +10,7 @@ message left behind) are declared with :func:`periodic` and sent by the schedule
 
 from __future__ import annotations
 
+import importlib
 import logging
 import queue
 import threading
@@ -73,9 +74,15 @@ def periodic_jobs() -> list[PeriodicJob]:
     return list(_periodic.values())
 
 
+# Named, not imported at the top, so that ``core`` does not depend on the domain packages.
+# ``desk.models`` comes first: a job must find every ORM mapper configured.
+JOB_MODULES = ("desk.models", "desk.ticket.tasks")
+
+
 def load_job_modules() -> None:
     """Import every module that declares jobs, so the registry is complete."""
-    import desk.ticket.tasks  # noqa: F401
+    for module in JOB_MODULES:
+        importlib.import_module(module)
 
 
 class Backend(Protocol):
