@@ -13,6 +13,7 @@ from desk.article.models import Article, Attachment
 from desk.blob.models import Blob
 from desk.customer.models import CustomerCompany, CustomerUser
 from desk.history.models import History
+from desk.outbox.models import OutboxMessage
 from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
 from desk.template.models import Salutation, Signature, StandardAttachment, StandardTemplate
@@ -30,6 +31,7 @@ __all__ = [
     "CustomerUser",
     "Group",
     "History",
+    "OutboxMessage",
     "Queue",
     "RawMail",
     "Role",

@@ -35,6 +35,9 @@ HISTORY_TYPES = (
     "Merged",
     "Link",
     "Split",
+    "ProcessStart",
+    "TaskCompleted",
+    "ProcessMessage",
 )
 
 

@@ -1,0 +1,1 @@
+"""Outgoing mail as database rows: nothing is sent that was not committed first."""

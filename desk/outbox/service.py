@@ -1,0 +1,49 @@
+"""Queueing outgoing mail.  Delivery (SMTP or the outbox folder) belongs to the mail package."""
+
+from __future__ import annotations
+
+import secrets
+from email.utils import make_msgid
+
+from sqlalchemy.orm import Session
+
+from desk.article.models import Article
+from desk.outbox.models import OutboxMessage
+from desk.ticket.models import Ticket
+
+
+def new_message_id(domain: str = "ticketflow.local") -> str:
+    """A fresh, globally unique Message-ID."""
+    return make_msgid(idstring=secrets.token_hex(6), domain=domain)
+
+
+def queue_mail(
+    session: Session,
+    *,
+    ticket: Ticket | None,
+    article: Article | None,
+    from_addr: str,
+    to_addr: str,
+    subject: str,
+    body_text: str,
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    auto_submitted: str | None = None,
+) -> OutboxMessage:
+    """Add a mail to the outbox in the caller's transaction."""
+    message = OutboxMessage(
+        ticket_id=ticket.id if ticket else None,
+        article_id=article.id if article else None,
+        from_addr=from_addr,
+        to_addr=to_addr,
+        subject=subject,
+        body_text=body_text,
+        message_id=message_id or new_message_id(),
+        in_reply_to=in_reply_to,
+        references=references,
+        auto_submitted=auto_submitted,
+    )
+    session.add(message)
+    session.flush()
+    return message

@@ -1,0 +1,179 @@
+"""Deploying BPMN documents as process versions, and building specs to run them.
+
+A deploy validates the whole document (:mod:`engine.parser`) and stores one
+:class:`ProcessVersion` per process in it.  Deploying identical content again changes
+nothing.  New instances start on the newest version; running ones keep the definition they
+started with, because the serialized workflow carries it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.errors import NotFound, PermissionDenied
+from desk.actor import Actor
+from desk.agent.models import Agent, Group
+from desk.permission import service as permissions
+from engine.errors import ProcessValidationError
+from engine.models import ProcessVersion
+from engine.parser import content_hash, load_xml, parse_document
+
+DESIGNER_GROUP = "designer"
+DEFAULT_BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
+
+
+def require_designer(session: Session, actor: Actor) -> None:
+    """Deploying needs ``rw`` on the admin or the designer group."""
+    if permissions.is_admin(session, actor):
+        return
+    if isinstance(actor, Agent) and not actor.read_only:
+        for gid, perms in permissions.group_permissions(session, actor).items():
+            group = session.get(Group, gid)
+            if group is not None and group.name == DESIGNER_GROUP and "rw" in perms:
+                return
+    raise PermissionDenied("deploying processes needs rw on the admin or designer group")
+
+
+def latest_version(session: Session, process_id: str) -> ProcessVersion | None:
+    """The newest version of ``process_id``."""
+    return session.scalar(
+        select(ProcessVersion)
+        .where(ProcessVersion.process_id == process_id)
+        .order_by(ProcessVersion.version.desc())
+        .limit(1)
+    )
+
+
+def list_versions(session: Session, process_id: str | None = None) -> Sequence[ProcessVersion]:
+    """Every version (of one process), newest first."""
+    query = select(ProcessVersion).order_by(ProcessVersion.process_id, ProcessVersion.version.desc())
+    if process_id is not None:
+        query = query.where(ProcessVersion.process_id == process_id)
+    return session.scalars(query).all()
+
+
+def deploy(
+    session: Session,
+    *,
+    actor: Actor,
+    bpmn_xml: str,
+    forms: Mapping[str, Any] | None = None,
+    known_processes: Sequence[str] = (),
+) -> list[ProcessVersion]:
+    """Validate and store every process of ``bpmn_xml``; return their (new or same) versions."""
+    require_designer(session, actor)
+    forms = dict(forms or {})
+    deployed = set(session.scalars(select(ProcessVersion.process_id).distinct()))
+    parsed = parse_document(bpmn_xml, forms=forms, known_processes={*deployed, *known_processes})
+    digest = content_hash(bpmn_xml, forms)
+    used_forms = {name: forms[name] for name in sorted(parsed.forms_used)}
+    result: list[ProcessVersion] = []
+    for process_id in parsed.process_ids:
+        latest = latest_version(session, process_id)
+        if latest is not None and latest.content_hash == digest:
+            result.append(latest)
+            continue
+        version = ProcessVersion(
+            process_id=process_id,
+            name=parsed.names.get(process_id, process_id),
+            version=(latest.version + 1) if latest else 1,
+            bpmn_xml=bpmn_xml,
+            forms=used_forms,
+            calls=parsed.calls.get(process_id, []),
+            content_hash=digest,
+            deployed_by_id=actor.id if isinstance(actor, Agent) else None,
+        )
+        session.add(version)
+        session.flush()
+        result.append(version)
+    return result
+
+
+def read_forms(directory: Path) -> dict[str, Any]:
+    """Every ``*.json`` form in ``directory`` by file name."""
+    forms: dict[str, Any] = {}
+    if directory.is_dir():
+        for path in sorted(directory.glob("*.json")):
+            forms[path.name] = json.loads(path.read_text())
+    return forms
+
+
+def deploy_directory(
+    session: Session, *, actor: Actor, directory: Path = DEFAULT_BPMN_DIR
+) -> list[ProcessVersion]:
+    """Deploy every ``*.bpmn`` of ``directory`` with the forms in ``directory/forms``."""
+    forms = read_forms(directory / "forms")
+    documents = {path: path.read_text() for path in sorted(directory.glob("*.bpmn"))}
+    # Call activities may point at processes of other files in the same folder.
+    known: set[str] = set()
+    for text in documents.values():
+        root = load_xml(text)
+        known.update(p.get("id", "") for p in root.iter("{*}process"))
+    result: list[ProcessVersion] = []
+    for path, text in documents.items():
+        try:
+            result.extend(
+                deploy(session, actor=actor, bpmn_xml=text, forms=forms, known_processes=sorted(known))
+            )
+        except ProcessValidationError as exc:
+            raise ProcessValidationError([f"{path.name}: {p}" for p in exc.problems]) from None
+    return result
+
+
+@dataclass(frozen=True)
+class RunnableSpecs:
+    """What a new workflow needs: its spec, the specs it calls, and all their forms."""
+
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    forms: dict[str, Any]
+
+
+_spec_cache: dict[tuple[str, ...], RunnableSpecs] = {}
+
+
+def runnable(session: Session, version: ProcessVersion) -> RunnableSpecs:
+    """Specs for ``version`` with the newest version of every process it calls."""
+    documents: dict[str, ProcessVersion] = {version.content_hash: version}
+    pending = list(version.calls)
+    seen = {version.process_id}
+    while pending:
+        callee = pending.pop()
+        if callee in seen:
+            continue
+        seen.add(callee)
+        callee_version = latest_version(session, callee)
+        if callee_version is None:
+            raise NotFound(f"process {callee} called by {version.process_id} is not deployed")
+        documents.setdefault(callee_version.content_hash, callee_version)
+        pending.extend(callee_version.calls)
+    key = (version.process_id, *sorted(documents))
+    cached = _spec_cache.get(key)
+    if cached is None:
+        parser = SpiffBpmnParser()
+        forms: dict[str, Any] = {}
+        for doc in documents.values():
+            parser.add_bpmn_xml(load_xml(doc.bpmn_xml), f"{doc.process_id}-v{doc.version}.bpmn")
+            forms.update(doc.forms)
+        cached = RunnableSpecs(
+            spec=parser.get_spec(version.process_id),
+            subprocess_specs=parser.get_subprocess_specs(version.process_id),
+            forms=forms,
+        )
+        if len(_spec_cache) > 256:
+            _spec_cache.clear()
+        _spec_cache[key] = cached
+    return cached
+
+
+def version_count(session: Session) -> int:
+    """How many process versions are deployed."""
+    return int(session.scalar(select(func.count()).select_from(ProcessVersion)) or 0)

@@ -1,0 +1,38 @@
+"""Errors of the process engine."""
+
+from __future__ import annotations
+
+from core.errors import Conflict, ValidationError
+
+
+class ProcessValidationError(ValidationError):
+    """A diagram (or its forms) cannot be deployed; ``problems`` lists every reason."""
+
+    code = "invalid_process"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            "the process cannot be deployed: " + "; ".join(problems[:5]), errors={"bpmn": problems}
+        )
+        self.problems = problems
+
+
+class UnsafeExpression(ValidationError):
+    """An expression or script uses something outside the allowed, bounded language."""
+
+    code = "unsafe_expression"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, errors={"expression": [message]})
+
+
+class TaskAlreadyDone(Conflict):
+    """The task was completed (or cancelled) before; the message says by whom and when."""
+
+    code = "task_already_done"
+
+
+class ProcessError(Conflict):
+    """The process instance cannot go on (an operator or expression failed at run time)."""
+
+    code = "process_error"

@@ -1,0 +1,325 @@
+"""The only way text from a diagram is evaluated: a small, bounded expression language.
+
+SpiffWorkflow hands gateway conditions, timer expressions, service-task parameters, message
+correlations and scripts to ``eval``/``exec`` by default.  Narrowing the globals of ``eval``
+is not a sandbox (``().__class__.__base__.__subclasses__()`` walks out of it), so nothing
+from a diagram reaches ``eval`` here.  Instead:
+
+* the source is parsed with :mod:`ast` and every node must be of an allowed kind: literals,
+  names, arithmetic, comparisons, boolean logic, ``x if c else y``, subscripts, calls of
+  allow-listed functions and allow-listed methods of ``str``/``dict``/``list``;
+* no name or attribute may start with ``_``; there are no imports, lambdas,
+  comprehensions or f-strings; the source and its syntax tree are bounded in size;
+* it is evaluated by :mod:`simpleeval` with size-checked ``*``, ``+`` and ``**`` and
+  per-type attribute allow-lists, and the result is size-checked too;
+* a script is a sequence of assignments ``name = <expression>``, nothing else.
+
+The same checks run when a diagram is deployed and every time an expression is evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping, MutableMapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from simpleeval import EvalWithCompoundTypes, InvalidExpression
+
+from engine.errors import UnsafeExpression
+
+MAX_SOURCE_LENGTH = 2000
+MAX_SCRIPT_LENGTH = 10000
+MAX_NODES = 400
+MAX_SEQUENCE = 10000
+MAX_EXPONENT = 64
+MAX_POWER_BASE = 10**9
+MAX_INT_DIGITS = 400
+
+_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Call,
+    ast.keyword,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Slice,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.Pow,
+    ast.USub,
+    ast.UAdd,
+    ast.Not,
+    ast.And,
+    ast.Or,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Is,
+    ast.IsNot,
+)
+
+_STR_METHODS = frozenset(
+    {
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "startswith",
+        "endswith",
+        "split",
+        "title",
+        "casefold",
+        "isdigit",
+        "count",
+        "find",
+    }
+)
+_DICT_METHODS = frozenset({"get", "keys", "values", "items"})
+_LIST_METHODS = frozenset({"count", "index"})
+_METHODS: dict[type, frozenset[str]] = {
+    str: _STR_METHODS,
+    dict: _DICT_METHODS,
+    list: _LIST_METHODS,
+    tuple: _LIST_METHODS,
+}
+_ALL_METHODS = _STR_METHODS | _DICT_METHODS | _LIST_METHODS
+
+
+def _now() -> str:
+    """The current time, ISO 8601 UTC (timers compare against UTC)."""
+    return datetime.now(UTC).isoformat()
+
+
+def _iso_duration(days: int = 0, hours: int = 0, minutes: int = 0) -> str:
+    """An ISO 8601 duration for timer expressions, e.g. ``iso_duration(days=3)`` → ``P3D``."""
+    for value in (days, hours, minutes):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100000:
+            raise UnsafeExpression("iso_duration takes whole numbers from 0 to 100000")
+    return f"P{days}DT{hours}H{minutes}M"
+
+
+def _bounded(func: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return _check_size(func(*args, **kwargs))
+
+    return call
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len,
+    "str": _bounded(str),
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "round": round,
+    "any": any,
+    "all": all,
+    "sorted": _bounded(sorted),
+    "now": _now,
+    "iso_duration": _iso_duration,
+}
+
+
+def _check_size(value: Any) -> Any:
+    if isinstance(value, str | bytes | list | tuple | dict | set) and len(value) > MAX_SEQUENCE:
+        raise UnsafeExpression(f"a value longer than {MAX_SEQUENCE} items is not allowed")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_INT_DIGITS:
+        raise UnsafeExpression(f"numbers of more than {MAX_INT_DIGITS} digits are not allowed")
+    return value
+
+
+def _safe_mult(a: Any, b: Any) -> Any:
+    for seq, times in ((a, b), (b, a)):
+        if hasattr(seq, "__len__") and isinstance(times, int) and len(seq) * times > MAX_SEQUENCE:
+            raise UnsafeExpression(f"a value longer than {MAX_SEQUENCE} items is not allowed")
+    return _check_size(a * b)
+
+
+def _safe_add(a: Any, b: Any) -> Any:
+    return _check_size(a + b)
+
+
+def _safe_pow(a: Any, b: Any) -> Any:
+    if abs(b) > MAX_EXPONENT or abs(a) > MAX_POWER_BASE:
+        raise UnsafeExpression(
+            f"powers are limited to a base of {MAX_POWER_BASE} and exponent {MAX_EXPONENT}"
+        )
+    return _check_size(a**b)
+
+
+_OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
+    ast.Add: _safe_add,
+    ast.Sub: operator.sub,
+    ast.Mult: _safe_mult,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: _safe_pow,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Not: operator.not_,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda x, y: operator.contains(y, x),
+    ast.NotIn: lambda x, y: not operator.contains(y, x),
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+
+
+def _check_tree(tree: ast.AST, source: str) -> None:
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_NODES:
+        raise UnsafeExpression(f"the expression is too complex ({len(nodes)} parts, at most {MAX_NODES})")
+    for node in nodes:
+        if not isinstance(node, _ALLOWED_NODES):
+            raise UnsafeExpression(f"{type(node).__name__} is not allowed in {source[:80]!r}")
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise UnsafeExpression(f"names starting with '_' are not allowed ({node.id})")
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            raise UnsafeExpression(f"attributes starting with '_' are not allowed ({node.attr})")
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                if func.id not in FUNCTIONS and func.id != "value_of":
+                    raise UnsafeExpression(f"the function {func.id}() is not available")
+            elif isinstance(func, ast.Attribute):
+                if func.attr not in _ALL_METHODS:
+                    raise UnsafeExpression(f"the method .{func.attr}() is not available")
+            else:
+                raise UnsafeExpression("only named functions can be called")
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str | bytes)
+            and len(node.value) > MAX_SEQUENCE
+        ):
+            raise UnsafeExpression("a literal is too long")
+
+
+@lru_cache(maxsize=2048)
+def check_expression(source: str) -> ast.Expression:
+    """Parse and check one expression; raise :class:`UnsafeExpression` when not allowed."""
+    if not isinstance(source, str):
+        raise UnsafeExpression("an expression must be text")
+    if len(source) > MAX_SOURCE_LENGTH:
+        raise UnsafeExpression(f"the expression is longer than {MAX_SOURCE_LENGTH} characters")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise UnsafeExpression(f"the expression is not valid: {exc.msg}") from None
+    _check_tree(tree, source)
+    return tree
+
+
+class _Evaluator(EvalWithCompoundTypes):  # type: ignore[misc]
+    """simpleeval with per-type method allow-lists and ``dict.key`` as ``dict['key']``."""
+
+    def _eval_attribute(self, node: ast.Attribute) -> Any:
+        if node.attr.startswith("_"):
+            raise UnsafeExpression(f"attributes starting with '_' are not allowed ({node.attr})")
+        value = self._eval(node.value)
+        allowed = _METHODS.get(type(value))
+        if allowed is not None and node.attr in allowed:
+            return getattr(value, node.attr)
+        if isinstance(value, dict) and node.attr in value:
+            return value[node.attr]
+        raise UnsafeExpression(f"'.{node.attr}' is not available on {type(value).__name__}")
+
+    def _eval_comprehension(self, node: ast.AST) -> Any:
+        raise UnsafeExpression("comprehensions are not allowed")
+
+
+def _functions(names: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
+    def value_of(name: str, default: Any = None) -> Any:
+        """The task-data value ``name``, or ``default`` when it is not set."""
+        return names.get(name, default) if isinstance(name, str) and not name.startswith("_") else default
+
+    return {**FUNCTIONS, "value_of": value_of}
+
+
+def evaluate(source: str, names: Mapping[str, Any]) -> Any:
+    """Evaluate an expression against ``names`` (task data); the result is size-checked."""
+    tree = check_expression(source)
+    evaluator = _Evaluator(operators=_OPERATORS, functions=_functions(names), names=dict(names))
+    try:
+        result = evaluator._eval(tree.body)
+    except UnsafeExpression:
+        raise
+    except InvalidExpression as exc:
+        raise UnsafeExpression(str(exc)) from None
+    return _check_size(result)
+
+
+@lru_cache(maxsize=512)
+def check_script(source: str) -> list[tuple[str, ast.Expression]]:
+    """Check a script: only ``name = <expression>`` lines.  Returns the parsed assignments."""
+    if not isinstance(source, str):
+        raise UnsafeExpression("a script must be text")
+    if len(source) > MAX_SCRIPT_LENGTH:
+        raise UnsafeExpression(f"the script is longer than {MAX_SCRIPT_LENGTH} characters")
+    try:
+        module = ast.parse(source, mode="exec")
+    except SyntaxError as exc:
+        raise UnsafeExpression(f"the script is not valid: {exc.msg} (line {exc.lineno})") from None
+    steps: list[tuple[str, ast.Expression]] = []
+    for statement in module.body:
+        if isinstance(statement, ast.Pass):
+            continue
+        if not (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            raise UnsafeExpression(
+                f"line {statement.lineno}: scripts may only assign values (name = expression)"
+            )
+        name = statement.targets[0].id
+        if name.startswith("_"):
+            raise UnsafeExpression(f"line {statement.lineno}: names starting with '_' are not allowed")
+        expression = ast.Expression(body=statement.value)
+        _check_tree(expression, ast.unparse(statement.value))
+        steps.append((name, expression))
+    return steps
+
+
+def run_script(source: str, data: MutableMapping[str, Any]) -> None:
+    """Run a checked script, assigning into ``data`` line by line."""
+    for name, expression in check_script(source):
+        evaluator = _Evaluator(operators=_OPERATORS, functions=_functions(data), names=dict(data))
+        try:
+            value = evaluator._eval(expression.body)
+        except UnsafeExpression:
+            raise
+        except InvalidExpression as exc:
+            raise UnsafeExpression(str(exc)) from None
+        data[name] = _check_size(value)

@@ -1,0 +1,56 @@
+"""The script engine handed to SpiffWorkflow: restricted expressions, registered operators.
+
+SpiffWorkflow evaluates through both ``script_engine.evaluate/execute`` and
+``script_engine.environment`` (message correlations), so both are replaced.  The engine is
+not serialized with a workflow: :mod:`engine.serialization` sets it again on every load.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from engine import expressions
+from engine.errors import ProcessError
+
+# (task, operator name, evaluated parameters) → JSON-able result
+OperatorRunner = Callable[[Any, str, dict[str, Any]], Any]
+
+
+class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
+    """Evaluates with :mod:`engine.expressions`; never ``eval`` or ``exec``."""
+
+    def evaluate(
+        self, expression: str, context: Mapping[str, Any], external_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        return expressions.evaluate(expression, {**(external_context or {}), **context})
+
+    def execute(
+        self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None
+    ) -> bool:
+        expressions.run_script(script, context)
+        return True
+
+    def call_service(self, context: Mapping[str, Any], **kwargs: Any) -> str:
+        raise ProcessError("service tasks run through the script engine")
+
+
+class TicketflowScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """Restricted expressions and scripts; service tasks call registered operators."""
+
+    def __init__(self, runner: OperatorRunner | None = None) -> None:
+        super().__init__(environment=SafeEnvironment())
+        self.runner = runner
+
+    def validate(self, expression: str) -> None:
+        expressions.check_expression(expression)
+
+    def call_service(self, task: Any, operation_name: str, operation_params: dict[str, Any]) -> str:
+        if self.runner is None:
+            raise ProcessError(f"operator {operation_name} called outside of a ticket's process")
+        params = {name: spec["value"] for name, spec in operation_params.items()}
+        return json.dumps(self.runner(task, operation_name, params))

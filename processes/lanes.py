@@ -1,0 +1,85 @@
+"""Who a user task is for: lane names and task properties turned into candidates.
+
+In order, the first rule that applies decides:
+
+1. property ``candidateAgentVariable``: the task-data variable holding an agent id (e.g.
+   ``worker_agent_id``, "back to the agent who asked") — when that variable is set;
+2. property ``candidateRole`` or ``candidateQueue``: a role name or a queue path;
+3. the lane name: ``Ticket queue`` (or no lane) means the ticket's current queue, following
+   the ticket when it is moved; a lane named like a role (``Consultant``) means that role's
+   members; a lane named like a queue path (``Board::Treasurer``) means that queue's agents.
+
+Property ``excludedAgentVariable`` names the variable of an agent who may not do the task
+(the four-eyes rule of an authorization).  Queue candidates are the agents with ``rw`` on
+the queue's group.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from desk.agent.models import Agent, Role
+from desk.queue.models import Queue
+from desk.ticket.models import Ticket
+from engine.registry import Candidates, set_lane_resolver
+
+log = logging.getLogger(__name__)
+
+TICKET_QUEUE_LANES = {"", "ticket queue", "queue", "ticket"}
+
+
+def _agent_from(data: Mapping[str, Any], variable: str | None, session: Session) -> int | None:
+    if not variable:
+        return None
+    value = data.get(variable)
+    if isinstance(value, int) and not isinstance(value, bool) and session.get(Agent, value) is not None:
+        return value
+    return None
+
+
+def _role_id(session: Session, name: str) -> int | None:
+    return session.scalar(select(Role.id).where(func.lower(Role.name) == name.strip().lower()))
+
+
+def _queue_id(session: Session, name: str) -> int | None:
+    return session.scalar(select(Queue.id).where(func.lower(Queue.name) == name.strip().lower()))
+
+
+@set_lane_resolver
+def resolve(
+    session: Session,
+    *,
+    ticket: Ticket,
+    lane: str | None,
+    properties: Mapping[str, str],
+    data: Mapping[str, Any],
+) -> Candidates:
+    """Candidates of one task (see the module docstring for the rules)."""
+    excluded = _agent_from(data, properties.get("excludedAgentVariable"), session)
+    agent_id = _agent_from(data, properties.get("candidateAgentVariable"), session)
+    if agent_id is not None:
+        return Candidates(agent_id=agent_id, excluded_agent_id=excluded)
+    if properties.get("candidateRole"):
+        role_id = _role_id(session, properties["candidateRole"])
+        if role_id is not None:
+            return Candidates(role_id=role_id, excluded_agent_id=excluded)
+    if properties.get("candidateQueue"):
+        queue_id = _queue_id(session, properties["candidateQueue"])
+        if queue_id is not None:
+            return Candidates(queue_id=queue_id, excluded_agent_id=excluded)
+    name = (lane or "").strip()
+    if name.lower() in TICKET_QUEUE_LANES:
+        return Candidates(follows_ticket_queue=True, excluded_agent_id=excluded)
+    role_id = _role_id(session, name)
+    if role_id is not None:
+        return Candidates(role_id=role_id, excluded_agent_id=excluded)
+    queue_id = _queue_id(session, name)
+    if queue_id is not None:
+        return Candidates(queue_id=queue_id, excluded_agent_id=excluded)
+    log.warning("lane %r matches no role or queue; the task goes to the ticket's queue", name)
+    return Candidates(follows_ticket_queue=True, excluded_agent_id=excluded)

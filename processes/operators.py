@@ -1,0 +1,185 @@
+"""Service-task operators: what a diagram's service tasks may do to a ticket.
+
+Each operator acts as the system through the ``desk`` services (so history is written and
+nothing is deleted) and returns a JSON value that the service task stores in its result
+variable.  Mail goes into the outbox in the same transaction; the mail package delivers it.
+A diagram names an operator by id, e.g.
+``<spiffworkflow:serviceTaskOperator id="move_queue">`` with a ``queue`` parameter.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from core.config import get_settings
+from core.db import utcnow
+from core.errors import ValidationError
+from desk.actor import SYSTEM
+from desk.agent import service as agents
+from desk.article import service as articles
+from desk.outbox import service as outbox
+from desk.queue import service as queues
+from desk.ticket import service as tickets
+from desk.ticket import states
+from engine.registry import OperatorContext, operator
+from engine.timers import parse_duration
+
+DEFAULT_SENDER = "helpdesk@ticketflow.local"
+
+
+def _subject(ctx: OperatorContext, text: str) -> str:
+    hook = get_settings().ticket_hook
+    return f"[{hook}{ctx.ticket.number}] {text}"
+
+
+def _sender(ctx: OperatorContext) -> str:
+    return ctx.ticket.queue.system_address or DEFAULT_SENDER
+
+
+@operator("move_queue")
+def move_queue(ctx: OperatorContext, queue: str) -> str:
+    """Move the ticket to the queue with this path (e.g. ``2nd level``)."""
+    target = queues.get_queue(ctx.session, name=queue)
+    tickets.move(
+        ctx.session, actor=SYSTEM, ticket=ctx.ticket, queue=target, comment=f"process step {ctx.task_name}"
+    )
+    return target.name
+
+
+@operator("set_state")
+def set_state(ctx: OperatorContext, state: str, pending_for: str | None = None) -> str:
+    """Set the ticket's state; pending states wait ``pending_for`` (an ISO duration, e.g. P3D)."""
+    target = states.get_state(ctx.session, state)
+    until = utcnow() + parse_duration(pending_for) if target.is_pending and pending_for else None
+    if target.is_pending and until is None:
+        raise ValidationError("pending time missing", errors={"pending_for": [f"{state} needs pending_for"]})
+    tickets.set_state(ctx.session, actor=SYSTEM, ticket=ctx.ticket, state=target, pending_until=until)
+    return target.name
+
+
+@operator("close_ticket")
+def close_ticket(ctx: OperatorContext, state: str = "closed successful") -> str:
+    """Close the ticket (``closed successful`` unless another closed state is named)."""
+    target = states.get_state(ctx.session, state)
+    if target.type != "closed":
+        raise ValidationError("not a closed state", errors={"state": [f"{state} is not a closed state"]})
+    tickets.set_state(ctx.session, actor=SYSTEM, ticket=ctx.ticket, state=target)
+    return target.name
+
+
+@operator("reopen_ticket")
+def reopen_ticket(ctx: OperatorContext) -> str:
+    """Set a closed or pending ticket back to open."""
+    open_state = states.first_state_of_type(ctx.session, "open")
+    if ctx.ticket.state.type != "open":
+        tickets.set_state(ctx.session, actor=SYSTEM, ticket=ctx.ticket, state=open_state)
+    return ctx.ticket.state.name
+
+
+@operator("add_note")
+def add_note(ctx: OperatorContext, text: str, subject: str = "") -> int | None:
+    """Add an internal note (nothing when ``text`` is empty); returns the article id."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    article = articles.add_article(
+        ctx.session,
+        actor=SYSTEM,
+        ticket=ctx.ticket,
+        channel="note",
+        sender_type="system",
+        visible_for_customer=False,
+        subject=subject or ctx.task_name,
+        body_text=text,
+    )
+    return article.id
+
+
+@operator("find_agent")
+def find_agent(ctx: OperatorContext, login: str | None = None) -> int | None:
+    """The id of the agent with this login (None for an empty login), e.g. a chosen consultant."""
+    if not login:
+        return None
+    return agents.get_agent(ctx.session, login=str(login).strip()).id
+
+
+@operator("send_acknowledgement")
+def send_acknowledgement(ctx: OperatorContext, text: str) -> int | None:
+    """Thank the customer by mail (marked ``Auto-Submitted: auto-replied``); returns the outbox id."""
+    customer = ctx.ticket.customer_user
+    if customer is None or not customer.email:
+        return None
+    subject = _subject(ctx, ctx.ticket.title)
+    article = articles.add_article(
+        ctx.session,
+        actor=SYSTEM,
+        ticket=ctx.ticket,
+        channel="email",
+        sender_type="system",
+        visible_for_customer=True,
+        subject=subject,
+        body_text=text,
+        from_addr=_sender(ctx),
+        to_addr=customer.email,
+    )
+    message = outbox.queue_mail(
+        ctx.session,
+        ticket=ctx.ticket,
+        article=article,
+        from_addr=_sender(ctx),
+        to_addr=customer.email,
+        subject=subject,
+        body_text=text,
+        auto_submitted="auto-replied",
+    )
+    article.message_id = message.message_id
+    return message.id
+
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+@operator("forward_to_specialist")
+def forward_to_specialist(ctx: OperatorContext, to: str, question: str) -> str:
+    """Mail the ticket's question to an outside specialist; returns the request token.
+
+    The token is in the subject, so the reply can be matched to this request and delivered
+    to the waiting process as ``specialist_replied``.  The forward is an internal article:
+    the customer does not see it.
+    """
+    if not isinstance(to, str) or not _EMAIL.match(to.strip()):
+        raise ValidationError("invalid address", errors={"to": [f"{to!r} is not an e-mail address"]})
+    token = secrets.token_hex(6)
+    subject = _subject(ctx, f"[Req#{token}] {ctx.ticket.title}")
+    body = f"{question}\n\n-- \nPlease answer by replying to this mail; keep the subject as it is."
+    article = articles.add_article(
+        ctx.session,
+        actor=SYSTEM,
+        ticket=ctx.ticket,
+        channel="email",
+        sender_type="system",
+        visible_for_customer=False,
+        subject=subject,
+        body_text=body,
+        from_addr=_sender(ctx),
+        to_addr=to.strip(),
+    )
+    message = outbox.queue_mail(
+        ctx.session,
+        ticket=ctx.ticket,
+        article=article,
+        from_addr=_sender(ctx),
+        to_addr=to.strip(),
+        subject=subject,
+        body_text=body,
+    )
+    article.message_id = message.message_id
+    return token
+
+
+def registered() -> dict[str, Any]:
+    """The operators of this module by name (for documentation)."""
+    from engine.registry import operators
+
+    return dict(operators())
