@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -90,10 +91,12 @@ def seed_demo_command() -> None:
     """Load the demo help desk and sports club (safe to run twice)."""
     from core.db import session_scope
     from desk.demo import seed_demo
+    from engine.demo import seed_processes
 
     with session_scope() as session:
         seed_demo(session)
-    click.echo("demo data is loaded")
+        started = seed_processes(session)
+    click.echo(f"demo data is loaded ({started} processes started)")
 
 
 @main.group()
@@ -227,6 +230,77 @@ def queue_create(
     click.echo(f"queue {name} created")
 
 
+@main.group()
+def process() -> None:
+    """BPMN processes."""
+
+
+@process.command("deploy")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--forms",
+    "forms_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of the *.json forms (default: forms/ beside each file).",
+)
+@_friendly_errors
+def process_deploy(files: tuple[Path, ...], forms_dir: Path | None) -> None:
+    """Validate and deploy BPMN FILES (none: the default processes of bpmn/)."""
+    from core.db import session_scope
+    from desk.actor import SYSTEM
+    from engine import definitions
+
+    with session_scope() as session:
+        if not files:
+            versions = definitions.deploy_directory(session, actor=SYSTEM)
+        else:
+            versions = []
+            for path in files:
+                forms = definitions.read_forms(forms_dir or path.parent / "forms")
+                versions += definitions.deploy(session, actor=SYSTEM, bpmn_xml=path.read_text(), forms=forms)
+        for version in versions:
+            click.echo(f"{version.process_id} version {version.version}")
+
+
+@process.command("list")
+def process_list() -> None:
+    """List deployed process versions, newest first."""
+    from core.db import session_scope
+    from engine import definitions
+
+    with session_scope() as session:
+        for version in definitions.list_versions(session):
+            when = version.deployed_at.strftime("%Y-%m-%d %H:%M")
+            click.echo(f"{version.process_id:<24} v{version.version:<4} {when}  {version.name}")
+
+
+@process.command("start")
+@click.argument("ticket_number")
+@click.option("--process", "process_id", default="ticket_handling", show_default=True)
+@_friendly_errors
+def process_start(ticket_number: str, process_id: str) -> None:
+    """Start a process for the ticket with TICKET_NUMBER."""
+    from core.db import session_scope
+    from desk.actor import SYSTEM
+    from desk.ticket import service as tickets
+    from engine import runtime
+
+    with session_scope() as session:
+        ticket = tickets.get_by_number(session, actor=SYSTEM, number=ticket_number)
+        instance = runtime.start(session, actor=SYSTEM, ticket=ticket, process_id=process_id)
+        click.echo(f"process instance {instance.id} ({instance.status})")
+
+
+@process.command("fire-timers")
+def process_fire_timers() -> None:
+    """Fire every due timer now (the worker does this every 30 seconds)."""
+    from engine.tasks import fire_due_timers_now
+
+    fired = fire_due_timers_now()
+    click.echo(f"{len(fired)} process instance(s) advanced")
+
+
 # --- running ---------------------------------------------------------------------------
 
 
@@ -289,12 +363,17 @@ def run_command(host: str | None, port: int | None, demo: bool) -> None:
     from core.db import get_engine, session_scope
     from core.migrate import upgrade
     from desk.demo import DEMO_PASSWORD, demo_logins, seed_demo, seed_reference_data
+    from engine.demo import seed_processes
     from web import create_app
 
     settings = get_settings()
     upgrade(get_engine())
     with session_scope() as session:
-        seed_demo(session) if demo else seed_reference_data(session)
+        if demo:
+            seed_demo(session)
+            seed_processes(session)
+        else:
+            seed_reference_data(session)
     stop = threading.Event()
     threading.Thread(target=jobs.run_scheduler, args=(stop,), name="scheduler", daemon=True).start()
     server = make_server(

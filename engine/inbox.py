@@ -1,0 +1,94 @@
+"""The inbox: open human tasks an agent may work on, read from the HumanTask projection.
+
+No workflow is deserialized here.  An agent sees a task when it is named for them, or for
+one of their roles, or for a queue (or the ticket's current queue) on which they hold
+``rw`` — unless the four-eyes rule excludes them.  Observers and inactive agents see none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.orm import Session, contains_eager
+
+from desk.agent.models import Agent
+from desk.permission import service as permissions
+from desk.ticket.models import Ticket
+from engine.models import HumanTask
+
+Scope = Literal["all", "mine", "unclaimed"]
+
+
+def candidate_condition(session: Session, agent: Agent) -> ColumnElement[bool]:
+    """SQL condition: open tasks ``agent`` may work on (needs a join to Ticket)."""
+    if agent.read_only or not agent.active:
+        return false()
+    rw_queues = permissions.queue_ids_with(session, agent, "rw")
+    role_ids = [role.id for role in agent.roles if role.valid]
+    unnamed = HumanTask.candidate_agent_id.is_(None)
+    by_queue = and_(
+        unnamed,
+        HumanTask.candidate_role_id.is_(None),
+        or_(
+            and_(HumanTask.follows_ticket_queue.is_(True), Ticket.queue_id.in_(rw_queues)),
+            HumanTask.candidate_queue_id.in_(rw_queues),
+        ),
+    )
+    return and_(
+        HumanTask.state == "open",
+        or_(HumanTask.excluded_agent_id.is_(None), HumanTask.excluded_agent_id != agent.id),
+        or_(
+            HumanTask.candidate_agent_id == agent.id,
+            and_(unnamed, HumanTask.candidate_role_id.in_(role_ids)),
+            by_queue,
+        ),
+    )
+
+
+def tasks_for(
+    session: Session,
+    *,
+    agent: Agent,
+    scope: Scope = "all",
+    queue_ids: Sequence[int] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Sequence[HumanTask]:
+    """The agent's tasks: escalating tickets first, then the oldest task first."""
+    query = (
+        select(HumanTask)
+        .join(Ticket, Ticket.id == HumanTask.ticket_id)
+        .options(contains_eager(HumanTask.ticket))
+        .where(candidate_condition(session, agent))
+    )
+    if scope == "mine":
+        query = query.where(HumanTask.claimed_by_id == agent.id)
+    elif scope == "unclaimed":
+        query = query.where(HumanTask.claimed_by_id.is_(None))
+    if queue_ids is not None:
+        query = query.where(Ticket.queue_id.in_(queue_ids))
+    escalation = func.coalesce(Ticket.first_response_due, Ticket.update_due, Ticket.solution_due)
+    query = query.order_by(escalation.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
+    return session.scalars(query.limit(min(max(limit, 1), 500)).offset(max(offset, 0))).unique().all()
+
+
+def counts_by_queue(session: Session, *, agent: Agent) -> dict[int, int]:
+    """Queue id → number of open tasks of the agent's in tickets of that queue."""
+    rows = session.execute(
+        select(Ticket.queue_id, func.count(HumanTask.id))
+        .join(Ticket, Ticket.id == HumanTask.ticket_id)
+        .where(candidate_condition(session, agent))
+        .group_by(Ticket.queue_id)
+    ).all()
+    return {queue_id: count for queue_id, count in rows}
+
+
+def open_tasks_of_ticket(session: Session, *, ticket: Ticket) -> Sequence[HumanTask]:
+    """The open tasks of one ticket (for the ticket view), oldest first."""
+    return session.scalars(
+        select(HumanTask)
+        .where(HumanTask.ticket_id == ticket.id, HumanTask.state == "open")
+        .order_by(HumanTask.id)
+    ).all()
