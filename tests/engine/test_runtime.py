@@ -177,3 +177,43 @@ def test_system_can_complete_and_tasks_leave_the_inbox(session, mini):
     runtime.complete_task(session, actor=SYSTEM, task_id=task.id, data={"question": "Which printer?"})
     assert open_tasks(session, mini) == []
     assert task.state == "completed"
+
+
+BOUNDARY = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d2" targetNamespace="t">
+  <bpmn:process id="boundary" name="Boundary" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="answer" name="Answer within a day">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="late" name="A day passed" attachedToRef="answer" cancelActivity="true">
+      <bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="t">
+        <bpmn:timeDuration>"P1D"</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="escalate" name="Escalated answer">
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end1"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="end2"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="answer"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="answer" targetRef="end1"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="late" targetRef="escalate"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="escalate" targetRef="end2"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_task_cancelled_by_a_boundary_timer_leaves_the_inbox_at_once(session, agent, deploy, start):
+    deploy(BOUNDARY)
+    instance = start("boundary")
+    answer = one_task(session, instance)
+    assert answer.name == "Answer within a day"
+
+    with time_machine.travel(instance.next_timer_due + timedelta(seconds=1), tick=False):
+        assert runtime.fire_timers(session, instance_id=instance.id, now=utcnow())
+
+    assert answer.state == "cancelled"
+    assert [t.name for t in open_tasks(session, instance)] == ["Escalated answer"]
+    with pytest.raises(TaskAlreadyDone, match="cancelled by the process"):
+        runtime.complete_task(session, actor=agent("secretary"), task_id=answer.id)
