@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
@@ -123,14 +123,33 @@ _AFTER_COMMIT_KEY = "ticketflow.after_commit"
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run ``callback`` once the session's transaction has committed; drop it on rollback."""
-    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+    """Run ``callback`` once the session's outermost transaction has committed.
+
+    A callback registered inside a savepoint that is rolled back is dropped with it; one
+    registered anywhere is dropped when the whole transaction rolls back.
+    """
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append((transaction, callback))
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    callbacks: list[Callable[[], None]] = session.info.pop(_AFTER_COMMIT_KEY, [])
-    for callback in callbacks:
+    if session.get_nested_transaction() is not None:
+        # Only a savepoint was released (SQLAlchemy fires after_commit for those too): the
+        # data is not committed yet, so nothing may leave the process.
+        return
+    pending: list[tuple[SessionTransaction | None, Callable[[], None]]] = session.info.pop(
+        _AFTER_COMMIT_KEY, []
+    )
+    for _, callback in pending:
         try:
             callback()
         except Exception:
@@ -139,9 +158,13 @@ def _run_after_commit(session: Session) -> None:
             log.exception("after-commit callback %r failed", callback)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_after_commit(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT_KEY, None)
+        return
+    pending = session.info.get(_AFTER_COMMIT_KEY, [])
+    session.info[_AFTER_COMMIT_KEY] = [(t, c) for t, c in pending if not _within(t, previous_transaction)]
 
 
 @contextmanager

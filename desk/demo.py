@@ -115,7 +115,13 @@ CLUB_AGENTS = (
     DemoAgent(
         "equipment", "Ed Equipment", "equipment manager", {"equipment": _ALL, "football": ("ro", "note")}
     ),
-    DemoAgent("coach", "Fred Football", "football section (with Youth and Seniors)", {"football": _ALL}),
+    DemoAgent(
+        "coach",
+        "Fred Football",
+        "football section (with Youth and Seniors)",
+        # S10 asks Football while the ticket is in Equipment, and Youth while it is in PR::Press.
+        {"football": _ALL, "equipment": ("ro", "note"), "press": ("ro", "note")},
+    ),
     DemoAgent(
         "press", "Petra Press", "press officer", {"press": _ALL, "tennis": ("ro",), "football": ("ro",)}
     ),

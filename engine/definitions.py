@@ -24,7 +24,7 @@ from desk.agent.models import Agent, Group
 from desk.permission import service as permissions
 from engine.errors import ProcessValidationError
 from engine.models import ProcessVersion
-from engine.parser import content_hash, load_xml, parse_document
+from engine.parser import content_hash, find_call_cycle, load_xml, parse_document
 
 DESIGNER_GROUP = "designer"
 DEFAULT_BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
@@ -73,8 +73,15 @@ def deploy(
     forms = dict(forms or {})
     deployed = set(session.scalars(select(ProcessVersion.process_id).distinct()))
     parsed = parse_document(bpmn_xml, forms=forms, known_processes={*deployed, *known_processes})
-    digest = content_hash(bpmn_xml, forms)
+    # Call activities across documents: the newest versions are what a start resolves.
+    graph = {v.process_id: list(v.calls) for v in reversed(list_versions(session))}
+    graph.update(parsed.calls)
+    cycle = find_call_cycle(graph, start=parsed.process_ids)
+    if cycle:
+        raise ProcessValidationError([f"processes call themselves: {' → '.join(cycle)}"])
     used_forms = {name: forms[name] for name in sorted(parsed.forms_used)}
+    # Only what is stored counts: a change to another document's form is no new version.
+    digest = content_hash(bpmn_xml, used_forms)
     result: list[ProcessVersion] = []
     for process_id in parsed.process_ids:
         latest = latest_version(session, process_id)

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
+import sys
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -37,6 +39,11 @@ MAX_SEQUENCE = 10000
 MAX_EXPONENT = 64
 MAX_POWER_BASE = 10**9
 MAX_INT_DIGITS = 400
+# Items and characters in one value, nested values counted each time they occur (as JSON would).
+MAX_TOTAL = 10 * MAX_SEQUENCE
+# ``uuid.os``: no module is ever reachable here, but a module name before a dot is refused
+# outright, so such a walk is visible at deploy time and not only as an unknown name later.
+_MODULE_NAMES = frozenset(sys.stdlib_module_names)
 
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.Expression,
@@ -151,7 +158,28 @@ def _check_size(value: Any) -> Any:
         raise UnsafeExpression(f"a value longer than {MAX_SEQUENCE} items is not allowed")
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_INT_DIGITS:
         raise UnsafeExpression(f"numbers of more than {MAX_INT_DIGITS} digits are not allowed")
+    if isinstance(value, list | tuple | dict | set):
+        _check_total(value)
     return value
+
+
+def _check_total(value: Any) -> None:
+    """Refuse nested values that are small at the top only (``[[0] * 10000] * 10000``)."""
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str | bytes):
+            total += len(item)
+        elif isinstance(item, dict):
+            total += len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += len(item)
+            stack.extend(item)
+        if total > MAX_TOTAL:
+            raise UnsafeExpression(f"a value with more than {MAX_TOTAL} items in all is not allowed")
 
 
 def _safe_mult(a: Any, b: Any) -> Any:
@@ -163,6 +191,24 @@ def _safe_mult(a: Any, b: Any) -> Any:
 
 def _safe_add(a: Any, b: Any) -> Any:
     return _check_size(a + b)
+
+
+_FORMAT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _safe_mod(a: Any, b: Any) -> Any:
+    """``%``, with the widths of text formatting bounded (``'%0100000000d' % 1``)."""
+    if isinstance(a, str | bytes):
+        text = a if isinstance(a, str) else a.decode("latin-1")
+        room = 0
+        for width, precision in _FORMAT_SPEC.findall(text):
+            for number in (width, precision):
+                if number == "*" or len(number) > 6:
+                    raise UnsafeExpression("'*' or very large widths are not allowed in % formatting")
+                room += int(number or 0)
+        if room > MAX_SEQUENCE:
+            raise UnsafeExpression(f"% formatting wider than {MAX_SEQUENCE} characters is not allowed")
+    return _check_size(a % b)
 
 
 def _safe_pow(a: Any, b: Any) -> Any:
@@ -179,7 +225,7 @@ _OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
     ast.Mult: _safe_mult,
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
+    ast.Mod: _safe_mod,
     ast.Pow: _safe_pow,
     ast.USub: operator.neg,
     ast.UAdd: operator.pos,
@@ -197,6 +243,15 @@ _OPERATORS: dict[type[ast.AST], Callable[..., Any]] = {
 }
 
 
+def _check_attribute(node: ast.Attribute) -> None:
+    if node.attr.startswith("_"):
+        raise UnsafeExpression(f"attributes starting with '_' are not allowed ({node.attr})")
+    if isinstance(node.value, ast.Name) and node.value.id in _MODULE_NAMES:
+        raise UnsafeExpression(
+            f"{node.value.id!r} is a Python module; modules are not available ({node.value.id}.{node.attr})"
+        )
+
+
 def _check_tree(tree: ast.AST, source: str) -> None:
     nodes = list(ast.walk(tree))
     if len(nodes) > MAX_NODES:
@@ -206,8 +261,8 @@ def _check_tree(tree: ast.AST, source: str) -> None:
             raise UnsafeExpression(f"{type(node).__name__} is not allowed in {source[:80]!r}")
         if isinstance(node, ast.Name) and node.id.startswith("_"):
             raise UnsafeExpression(f"names starting with '_' are not allowed ({node.id})")
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            raise UnsafeExpression(f"attributes starting with '_' are not allowed ({node.attr})")
+        if isinstance(node, ast.Attribute):
+            _check_attribute(node)
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Name):
@@ -224,6 +279,23 @@ def _check_tree(tree: ast.AST, source: str) -> None:
             and len(node.value) > MAX_SEQUENCE
         ):
             raise UnsafeExpression("a literal is too long")
+    _fold_constants(nodes)
+
+
+def _fold_constants(nodes: list[ast.AST]) -> None:
+    """Compute the parts that use no names and no calls now, so ``[0] * 10**8`` is refused
+    when the diagram is deployed, not only when it runs.  The operators are the size-checked
+    ones: they refuse before allocating.  Other errors (``1 / 0``) are left for run time."""
+    for node in nodes:
+        if isinstance(node, ast.BinOp) and not any(
+            isinstance(part, ast.Name | ast.Call | ast.Attribute) for part in ast.walk(node)
+        ):
+            try:
+                _Evaluator(operators=_OPERATORS, functions={}, names={})._eval(node)
+            except UnsafeExpression:
+                raise
+            except Exception:  # noqa: S112 (not a size problem: the run reports it)
+                continue
 
 
 @lru_cache(maxsize=2048)

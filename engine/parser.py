@@ -26,6 +26,7 @@ from engine import expressions, registry
 from engine.errors import ProcessValidationError, UnsafeExpression
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 _EXPRESSION_TAGS = {
     "conditionExpression",
@@ -36,6 +37,10 @@ _EXPRESSION_TAGS = {
     "completionCondition",
     "loopCondition",
     "messagePayload",
+    # Evaluated too: conditional events, message correlation retrieval expressions (the
+    # validator renames their formalExpression to messagePath in place).
+    "condition",
+    "messagePath",
 }
 _SCRIPT_TAGS = {"script", "preScript", "postScript"}
 _UNSUPPORTED_TAGS = {
@@ -83,6 +88,10 @@ def load_xml(xml: str | bytes) -> Any:
         root = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:
         raise ProcessValidationError([f"not well-formed XML: {exc}"]) from None
+    # The byte checks above miss a DOCTYPE behind a long comment or in UTF-16.
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise ProcessValidationError(["documents with a DTD or entities are not accepted"])
     if _local(root.tag) != "definitions":
         raise ProcessValidationError(["the document is not BPMN (no <definitions> root element)"])
     return root
@@ -122,6 +131,10 @@ def parse_document(
         for name in calls[pid]:
             if name not in known:
                 problems.append(f"call activity in {pid} calls unknown process {name!r}")
+    cycle = find_call_cycle(calls)
+    if cycle:
+        # SpiffWorkflow would start a new level on every call, without end.
+        problems.append(f"processes call themselves: {' → '.join(cycle)}")
     for pid in process_ids:
         try:
             parser.get_spec(pid)
@@ -140,6 +153,31 @@ def parse_document(
     )
 
 
+def find_call_cycle(
+    calls: Mapping[str, Iterable[str]], start: Iterable[str] | None = None
+) -> list[str] | None:
+    """A chain of call activities from ``start`` (default: every process) back to itself."""
+    done: set[str] = set()
+
+    def visit(pid: str, path: list[str]) -> list[str] | None:
+        if pid in path:
+            return [*path[path.index(pid) :], pid]
+        if pid in done:
+            return None
+        for callee in calls.get(pid, ()):
+            found = visit(callee, [*path, pid])
+            if found:
+                return found
+        done.add(pid)
+        return None
+
+    for pid in sorted(calls if start is None else start):
+        found = visit(pid, [])
+        if found:
+            return found
+    return None
+
+
 def _describe(exc: ValidationException) -> str:
     where = " ".join(str(p) for p in (exc.tag, exc.id, exc.name) if p)
     line = f" (line {exc.line_number})" if getattr(exc, "line_number", "") else ""
@@ -147,11 +185,15 @@ def _describe(exc: ValidationException) -> str:
 
 
 def _where(element: Any) -> str:
+    # The nearest BPMN element with an id (a parameter's own id names only the parameter).
     owner = element
-    while owner is not None and not owner.get("id"):
+    while owner is not None and not (owner.get("id") and etree.QName(owner).namespace == BPMN_NS):
         owner = owner.getparent()
     ident = owner.get("id") if owner is not None else "?"
-    return f"{_local(element.tag)} of {ident} (line {element.sourceline})"
+    what = _local(element.tag)
+    if owner is not element and element.get("id"):
+        what += f" {element.get('id')!r}"
+    return f"{what} of {ident} (line {element.sourceline})"
 
 
 def _check_elements(root: Any) -> list[str]:
@@ -159,6 +201,9 @@ def _check_elements(root: Any) -> list[str]:
     for element in root.iter():
         tag = _local(element.tag)
         text = (element.text or "").strip()
+        parent = element.getparent()
+        if tag == "expression" and parent is not None and _local(parent.tag) == "processVariableCorrelation":
+            tag = "messagePath"  # spiffworkflow:expression of a process variable correlation
         try:
             if tag in _EXPRESSION_TAGS and text:
                 expressions.check_expression(text)

@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session
 
 from desk.ticket.models import Ticket
 
+# The task-data key in which the runtime records who completed a user task.
+COMPLETED_BY = "completed_by_agent_id"
+
 # Named, not imported at the top: ``engine`` does not depend on ``processes``.
 PROCESS_MODULES = ("processes.operators", "processes.lanes")
 

@@ -45,9 +45,14 @@ from engine.scripting import TicketflowScriptEngine
 log = logging.getLogger(__name__)
 
 DEFAULT_PROCESS = "ticket_handling"
-COMPLETED_BY = "completed_by_agent_id"
+COMPLETED_BY = registry.COMPLETED_BY
 # When a waiting timer's due time cannot be read, look again this soon.
 TIMER_POLL = timedelta(minutes=1)
+# Engine tasks one advance may run: a loop without a wait state must not hang a worker.
+MAX_ENGINE_STEPS = 10000
+# Errors SpiffWorkflow raises unwrapped when process data does not fit (e.g. a multi-instance
+# task whose input collection is missing raises TypeError).
+_DATA_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, ArithmeticError)
 
 
 # --- starting --------------------------------------------------------------------------
@@ -99,7 +104,7 @@ def start(
         type="ProcessStart",
         new=f"{version.name} (version {version.version})",
     )
-    _run(session, instance, workflow, ticket, workflow.do_engine_steps)
+    _run(session, instance, workflow, ticket, lambda: engine_steps(workflow))
     return instance
 
 
@@ -170,15 +175,19 @@ def complete_task(
     def step() -> None:
         spiff_task.set_data(**clean, **{COMPLETED_BY: agent_id})
         spiff_task.run()
-        workflow.do_engine_steps()
+        engine_steps(workflow)
 
-    row.state = "completed"
-    row.completed_by_id = agent_id
-    row.completed_at = utcnow()
+    # Marked before the run so the projection rebuild counts it as done, not as cancelled;
+    # put back if the run fails, so a caller that commits anyway saves no half-done task.
+    row.state, row.completed_by_id, row.completed_at = "completed", agent_id, utcnow()
+    try:
+        _run(session, instance, workflow, ticket, step)
+    except BaseException:
+        row.state, row.completed_by_id, row.completed_at = "open", None, None
+        raise
     history.record(
         session, ticket=ticket, actor=actor, type="TaskCompleted", new=row.name, comment=_summary(clean)
     )
-    _run(session, instance, workflow, ticket, step)
     return instance
 
 
@@ -242,7 +251,7 @@ def deliver_message(
 
         def step(workflow: BpmnWorkflow = workflow, definition: Any = definition) -> None:
             workflow.send_event(BpmnEvent(definition, payload))
-            workflow.do_engine_steps()
+            engine_steps(workflow)
 
         _run(session, instance, workflow, ticket, step)
         record = ProcessMessage(
@@ -287,7 +296,7 @@ def fire_timers(session: Session, *, instance_id: int, now: datetime) -> bool:
     def step() -> None:
         # refresh_timers alone leaves a due timer READY; the engine steps then run it.
         workflow.refresh_timers()
-        workflow.do_engine_steps()
+        engine_steps(workflow)
 
     _run(session, instance, workflow, ticket, step)
     return True
@@ -376,20 +385,54 @@ def _engine(session: Session, instance: ProcessInstance, ticket: Ticket) -> Tick
     return TicketflowScriptEngine(run_operator)
 
 
-def _run(
-    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, ticket: Ticket, step: Any
-) -> None:
-    """Run ``step`` on the workflow, then save it and rebuild the projections."""
+def engine_steps(workflow: BpmnWorkflow) -> None:
+    """``do_engine_steps``, refusing to run more than :data:`MAX_ENGINE_STEPS` tasks."""
+    steps = 0
+
+    def count(task: Any) -> None:
+        nonlocal steps
+        steps += 1
+        if steps > MAX_ENGINE_STEPS:
+            raise ProcessError(
+                f"the process ran {MAX_ENGINE_STEPS} steps without waiting for anyone; it loops"
+            )
+
+    workflow.do_engine_steps(will_complete_task=count)
+
+
+def run_step(step: Any) -> None:
+    """Run ``step`` (which advances a workflow); every failure becomes a :class:`TicketflowError`."""
     try:
         step()
     except TicketflowError:
         raise
     except SpiffWorkflowException as exc:
-        cause = exc.__cause__ or getattr(exc, "exception", None)
-        if isinstance(cause, TicketflowError):
+        cause = _our_cause(exc)
+        if cause is not None:
             raise ProcessError(f"{_task_label(exc)}{cause.message}") from None
         raise ProcessError(f"{_task_label(exc)}{exc}") from None
+    except _DATA_ERRORS as exc:
+        log.warning("process step failed inside SpiffWorkflow", exc_info=True)
+        raise ProcessError(f"the process cannot go on: {type(exc).__name__}: {exc}") from exc
+
+
+def _run(
+    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, ticket: Ticket, step: Any
+) -> None:
+    """Run ``step`` on the workflow, then save it and rebuild the projections."""
+    run_step(step)
     _save(session, instance, workflow, ticket)
+
+
+def _our_cause(exc: BaseException) -> TicketflowError | None:
+    """The error of ours that SpiffWorkflow wrapped.  It raises its wrappers inside ``except``
+    without ``from`` and does not keep the wrapped error, so only ``__context__`` has it."""
+    current: BaseException | None = exc
+    for _ in range(10):
+        if current is None or isinstance(current, TicketflowError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _task_label(exc: SpiffWorkflowException) -> str:

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine import expressions
-from engine.errors import ProcessError
+from engine.errors import ProcessError, UnsafeExpression
 
 # (task, operator name, evaluated parameters) → JSON-able result
 OperatorRunner = Callable[[Any, str, dict[str, Any]], Any]
@@ -48,6 +48,18 @@ class TicketflowScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
     def validate(self, expression: str) -> None:
         expressions.check_expression(expression)
+
+    def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
+        result = super().evaluate(task, expression, external_context)
+        # A multi-instance task creates this many children at once: ``10**8`` is no list, so
+        # the size checks of the expression language do not see it.
+        cardinality = getattr(getattr(task, "task_spec", None), "cardinality", None)
+        is_cardinality = expression is not None and expression == cardinality
+        if is_cardinality and (not isinstance(result, int) or not 0 <= result <= expressions.MAX_SEQUENCE):
+            raise UnsafeExpression(
+                f"a multi-instance task runs 0 to {expressions.MAX_SEQUENCE} times, not {result!r}"
+            )
+        return result
 
     def call_service(self, task: Any, operation_name: str, operation_params: dict[str, Any]) -> str:
         if self.runner is None:

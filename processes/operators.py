@@ -16,8 +16,9 @@ from typing import Any
 from core.config import get_settings
 from core.db import utcnow
 from core.errors import ValidationError
-from desk.actor import SYSTEM
+from desk.actor import SYSTEM, Actor
 from desk.agent import service as agents
+from desk.agent.models import Agent
 from desk.article import service as articles
 from desk.outbox import service as outbox
 from desk.queue import service as queues
@@ -26,8 +27,6 @@ from desk.ticket import states
 from engine.registry import OperatorContext, operator
 from engine.timers import parse_duration
 
-DEFAULT_SENDER = "helpdesk@ticketflow.local"
-
 
 def _subject(ctx: OperatorContext, text: str) -> str:
     hook = get_settings().ticket_hook
@@ -35,15 +34,31 @@ def _subject(ctx: OperatorContext, text: str) -> str:
 
 
 def _sender(ctx: OperatorContext) -> str:
-    return ctx.ticket.queue.system_address or DEFAULT_SENDER
+    return ctx.ticket.queue.system_address or outbox.DEFAULT_SENDER
+
+
+def _agent_or_system(ctx: OperatorContext, agent_id: object) -> Actor:
+    if isinstance(agent_id, int) and not isinstance(agent_id, bool):
+        agent = ctx.session.get(Agent, agent_id)
+        if agent is not None:
+            return agent
+    return SYSTEM
 
 
 @operator("move_queue")
-def move_queue(ctx: OperatorContext, queue: str) -> str:
-    """Move the ticket to the queue with this path (e.g. ``2nd level``)."""
+def move_queue(ctx: OperatorContext, queue: str, as_agent: int | None = None) -> str:
+    """Move the ticket to the queue with this path (e.g. ``2nd level``).
+
+    With ``as_agent`` (e.g. ``completed_by_agent_id`` right after a triage form) the move is
+    made as that agent, so their ``move_into`` rights apply; otherwise as the system.
+    """
     target = queues.get_queue(ctx.session, name=queue)
     tickets.move(
-        ctx.session, actor=SYSTEM, ticket=ctx.ticket, queue=target, comment=f"process step {ctx.task_name}"
+        ctx.session,
+        actor=_agent_or_system(ctx, as_agent),
+        ticket=ctx.ticket,
+        queue=target,
+        comment=f"process step {ctx.task_name}",
     )
     return target.name
 

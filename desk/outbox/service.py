@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import secrets
-from email.utils import make_msgid
 
 from sqlalchemy.orm import Session
 
+from core.db import utcnow
 from desk.article.models import Article
 from desk.outbox.models import OutboxMessage
 from desk.ticket.models import Ticket
 
+# The sender of mail from a queue without a system address.
+DEFAULT_SENDER = "helpdesk@ticketflow.local"
+
 
 def new_message_id(domain: str = "ticketflow.local") -> str:
-    """A fresh, globally unique Message-ID."""
-    return make_msgid(idstring=secrets.token_hex(6), domain=domain)
+    """A fresh, globally unique Message-ID, short enough never to be folded."""
+    return f"<{utcnow().strftime('%Y%m%d%H%M%S')}.{secrets.token_hex(8)}@{domain}>"
 
 
 def queue_mail(

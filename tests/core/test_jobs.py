@@ -113,3 +113,24 @@ def test_expired_locks_are_released_once(session, agent, queue):
     assert fresh.is_locked
     assert history.for_ticket(session, ticket=ticket)[-1].comment == "unlock timeout of the queue"
     assert release_locks_older_than_queue_timeout(session, now=utcnow()) == []
+
+
+def test_a_released_savepoint_is_not_a_commit(engine):
+    """Side effects wait for the real commit, not for a savepoint inside the transaction."""
+    backend = jobs.InProcessBackend()
+    jobs.set_backend(backend)
+    with session_scope(make_sessionmaker(engine)) as session:
+        with session.begin_nested():
+            jobs.enqueue(session, remember, word="inside a savepoint")
+        backend.join()
+        assert received == []  # the savepoint was released, the transaction is still open
+
+        def failing_part() -> None:
+            with session.begin_nested():
+                jobs.enqueue(session, remember, word="rolled back savepoint")
+                raise RuntimeError("this part fails")
+
+        with pytest.raises(RuntimeError):
+            failing_part()
+    backend.join()
+    assert received == ["inside a savepoint"]
