@@ -92,9 +92,11 @@ def seed_demo_command() -> None:
     from core.db import session_scope
     from desk.demo import seed_demo
     from engine.demo import seed_processes
+    from mail.demo import seed_auto_responses
 
     with session_scope() as session:
         seed_demo(session)
+        seed_auto_responses(session)
         started = seed_processes(session)
     click.echo(f"demo data is loaded ({started} processes started)")
 
@@ -301,6 +303,146 @@ def process_fire_timers() -> None:
     click.echo(f"{len(fired)} process instance(s) advanced")
 
 
+@main.group()
+def mail() -> None:
+    """The mail channel."""
+
+
+EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the mail and tries again
+
+
+@mail.command("ingest")
+def mail_ingest() -> None:
+    """Read one mail from standard input and store it (for an MTA pipe).
+
+    Exits 75 when the database cannot be reached, so the MTA retries later.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core import jobs
+    from mail.inbound.receive import MailTooLarge, accept
+    from mail.tasks import process_one
+
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        raise click.ClickException("no mail on standard input")
+    try:
+        jobs.set_backend(_NullBackend())  # processed right here, not by a thread that dies with us
+        raw_id, created = accept(data, source="pipe")
+    except MailTooLarge as exc:
+        raise click.ClickException(str(exc)) from None
+    except (SQLAlchemyError, OSError) as exc:
+        click.echo(f"cannot store the mail now: {exc}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    if created:
+        process_one(raw_id)
+    click.echo(f"stored as raw mail {raw_id}" + ("" if created else " (already known)"))
+
+
+class _NullBackend:
+    def send(self, name: str, kwargs: dict[str, Any]) -> None:
+        """Drop job messages: the periodic sweeps of the running worker pick the work up."""
+
+
+@mail.command("receive")
+@click.option("--host", default=None, help="Default: TICKETFLOW_SMTP_RECEIVER_HOST.")
+@click.option("--port", type=int, default=None, help="Default: TICKETFLOW_SMTP_RECEIVER_PORT.")
+def mail_receive(host: str | None, port: int | None) -> None:
+    """Run the SMTP receiver alone."""
+    from mail.inbound.smtp_receiver import make_controller
+
+    settings = get_settings()
+    controller = make_controller(host or settings.smtp_receiver_host, port or settings.smtp_receiver_port)
+    controller.start()
+    click.echo(f"receiving mail on {controller.hostname}:{controller.port}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
+@mail.command("fetch")
+def mail_fetch() -> None:
+    """Fetch every active IMAP mailbox once."""
+    from mail.inbound.imap import fetch_all
+
+    click.echo(f"{fetch_all()} new mail(s) stored")
+
+
+@mail.command("account-add")
+@click.argument("name")
+@click.option("--host", required=True)
+@click.option("--port", type=int, default=993, show_default=True)
+@click.option("--no-ssl", is_flag=True, help="Plain IMAP (only for a server on this machine).")
+@click.option("--username", required=True, help="Also the address that routes the mail to a queue.")
+@click.option("--password", prompt=True, hide_input=True)
+@click.option("--folder", default="INBOX", show_default=True)
+@click.option("--processed-folder", default="", help="Move fetched mail here (default: flag it).")
+@_friendly_errors
+def mail_account_add(
+    name: str,
+    host: str,
+    port: int,
+    no_ssl: bool,
+    username: str,
+    password: str,
+    folder: str,
+    processed_folder: str,
+) -> None:
+    """Add an IMAP mailbox to fetch."""
+    from core.db import session_scope
+    from mail.models import MailAccount
+
+    with session_scope() as session:
+        session.add(
+            MailAccount(
+                name=name,
+                host=host,
+                port=port,
+                use_ssl=not no_ssl,
+                username=username,
+                password=password,
+                folder=folder,
+                processed_folder=processed_folder,
+            )
+        )
+    click.echo(f"mailbox {name} added")
+
+
+@mail.command("reprocess")
+@click.argument("raw_mail_id", type=int)
+def mail_reprocess(raw_mail_id: int) -> None:
+    """Process a stored mail again (after a failure was fixed)."""
+    from core.db import session_scope
+    from desk.rawmail.models import RawMail
+    from mail.tasks import process_one
+
+    with session_scope() as session:
+        raw = session.get(RawMail, raw_mail_id)
+        if raw is None:
+            raise click.ClickException(f"no raw mail {raw_mail_id}")
+        if raw.status == "failed":
+            raw.status = "received"
+    process_one(raw_mail_id)
+    with session_scope() as session:
+        raw = session.get(RawMail, raw_mail_id)
+        assert raw is not None  # noqa: S101 (just read it)
+        click.echo(f"raw mail {raw_mail_id}: {raw.status}" + (f" ({raw.error})" if raw.error else ""))
+
+
+@mail.command("send")
+def mail_send() -> None:
+    """Send every due mail of the outbox now (the worker does this every 15 seconds)."""
+    from mail.tasks import sweep_outbox
+
+    sweep_outbox()
+    click.echo("outbox sent")
+
+
 # --- running ---------------------------------------------------------------------------
 
 
@@ -364,6 +506,7 @@ def run_command(host: str | None, port: int | None, demo: bool) -> None:
     from core.migrate import upgrade
     from desk.demo import DEMO_PASSWORD, demo_logins, seed_demo, seed_reference_data
     from engine.demo import seed_processes
+    from mail.demo import seed_auto_responses
     from web import create_app
 
     settings = get_settings()
@@ -371,16 +514,25 @@ def run_command(host: str | None, port: int | None, demo: bool) -> None:
     with session_scope() as session:
         if demo:
             seed_demo(session)
+            seed_auto_responses(session)
             seed_processes(session)
         else:
             seed_reference_data(session)
     stop = threading.Event()
     threading.Thread(target=jobs.run_scheduler, args=(stop,), name="scheduler", daemon=True).start()
+    from mail.inbound.smtp_receiver import make_controller
+
+    smtp = make_controller(settings.smtp_receiver_host, settings.smtp_receiver_port)
+    smtp.start()
     server = make_server(
         host or settings.host, port if port is not None else settings.port, create_app(), threaded=True
     )
     url = f"http://{server.host}:{server.port}/"
     click.echo(f"Ticketflow is running at {url}")
+    click.echo(
+        f"Mail to {smtp.hostname}:{smtp.port} (SMTP) becomes tickets; outgoing mail goes to "
+        f"{settings.smtp_url or settings.outbox_dir}"
+    )
     if demo:
         click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for spec in demo_logins():
@@ -393,3 +545,4 @@ def run_command(host: str | None, port: int | None, demo: bool) -> None:
         pass
     finally:
         stop.set()
+        smtp.stop()

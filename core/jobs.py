@@ -76,7 +76,14 @@ def periodic_jobs() -> list[PeriodicJob]:
 
 # Named, not imported at the top, so that ``core`` does not depend on the domain packages.
 # ``desk.models`` comes first: a job must find every ORM mapper configured.
-JOB_MODULES = ("desk.models", "engine.models", "desk.ticket.tasks", "engine.tasks")
+JOB_MODULES = (
+    "desk.models",
+    "engine.models",
+    "mail.models",
+    "desk.ticket.tasks",
+    "engine.tasks",
+    "mail.tasks",
+)
 
 
 def load_job_modules() -> None:

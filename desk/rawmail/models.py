@@ -21,7 +21,7 @@ class RawMail(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256"), index=True)
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256"), unique=True)
     message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     source: Mapped[str] = mapped_column(String(50))
     envelope_from: Mapped[str] = mapped_column(Text, default="")

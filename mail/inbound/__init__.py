@@ -1,0 +1,1 @@
+"""Inbound mail: receiving, storing raw, parsing, routing and threading."""

@@ -1,0 +1,280 @@
+"""Turning raw mail bytes into a :class:`ParsedMail`, whatever the sender's software did.
+
+The stdlib ``email`` package with ``policy.default`` reads most mail; where it raises on a
+broken header (an RFC 2231 file name with invalid bytes, an Outlook-style Message-ID …) each
+value falls back to the ``compat32`` reading of the same bytes.  Text whose declared charset
+is missing, unknown or wrong is decoded with charset-normalizer.  Nothing here raises for bad
+input: what cannot be read is recorded in ``warnings`` and the rest is kept.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.header import decode_header
+from email.message import Message
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from typing import Any
+
+from charset_normalizer import from_bytes
+
+from mail.inbound.sanitize import html_to_text, sanitize_html
+
+MAX_HEADER = 4000
+
+
+@dataclass
+class ParsedAttachment:
+    """A file of the mail."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    is_inline: bool = False
+    content_id: str | None = None
+
+
+@dataclass
+class ParsedMail:
+    """What Ticketflow needs of a mail."""
+
+    subject: str = ""
+    from_name: str = ""
+    from_addr: str = ""
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    reply_to: str = ""
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    date: datetime | None = None
+    body_text: str = ""
+    body_html: str | None = None
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    is_bounce: bool = False
+    bounced_message_id: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def from_header(self) -> str:
+        """``Name <addr>`` as it should appear on the article."""
+        return f"{self.from_name} <{self.from_addr}>" if self.from_name else self.from_addr
+
+
+_LOOP_HEADERS = (
+    "auto-submitted",
+    "precedence",
+    "list-id",
+    "list-unsubscribe",
+    "return-path",
+    "x-loop",
+    "x-autoreply",
+    "x-auto-response-suppress",
+    "x-ticketflow-loop",
+)
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+def decode_bytes(data: bytes, declared: str | None) -> str:
+    """Text from ``data``: the declared charset if it decodes cleanly, else a detected one."""
+    if declared:
+        try:
+            return data.decode(declared)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is not None:
+        return str(best)
+    return data.decode("latin-1")
+
+
+def _decode_header_value(raw: Any) -> str:
+    """A header value decoded from RFC 2047 words, never raising."""
+    if raw is None:
+        return ""
+    text = str(raw)
+    try:
+        parts = decode_header(text)
+    except Exception:  # malformed encoded words: show them as they are
+        return text
+    out: list[str] = []
+    for chunk, charset in parts:
+        if isinstance(chunk, bytes):
+            out.append(decode_bytes(chunk, charset if charset and charset != "unknown-8bit" else None))
+        else:
+            out.append(chunk)
+    return "".join(out)
+
+
+class _Reader:
+    """Reads header values from the modern parse, falling back to compat32 per value."""
+
+    def __init__(self, raw: bytes, warnings: list[str]) -> None:
+        self.warnings = warnings
+        self.compat = email.message_from_bytes(raw, policy=policy.compat32)
+        try:
+            self.modern: Message | None = email.message_from_bytes(raw, policy=policy.default)
+        except Exception as exc:  # the modern parser gave up on the whole message
+            warnings.append(f"modern parser failed: {exc!r}")
+            self.modern = None
+
+    def header(self, name: str) -> str:
+        if self.modern is not None:
+            try:
+                value = self.modern.get(name)
+                return " ".join(str(value).split())[:MAX_HEADER] if value is not None else ""
+            except Exception as exc:
+                self.warnings.append(f"header {name}: {exc!r}")
+        value = self.compat.get(name)
+        return " ".join(_decode_header_value(value).split())[:MAX_HEADER] if value is not None else ""
+
+    def raw_header(self, name: str) -> str:
+        value = self.compat.get(name)
+        return str(value).strip()[:MAX_HEADER] if value is not None else ""
+
+
+def _addresses(value: str) -> list[str]:
+    return [addr.strip().lower() for _, addr in getaddresses([value]) if "@" in addr]
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name is None:
+        return None
+    if isinstance(name, tuple):  # an RFC 2231 triple compat32 could not collapse
+        name = name[2]
+    text = _decode_header_value(name)
+    # Path separators and control characters never reach a Content-Disposition or a disk.
+    text = re.sub(r"[\x00-\x1f/\\]+", "_", text).strip() or "attachment"
+    return text[:255]
+
+
+def _payload_bytes(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogateescape")
+    return b""
+
+
+def _charset(part: Message) -> str | None:
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        return None
+    return charset if charset and charset != "unknown-8bit" else None
+
+
+def _walk(message: Message, parsed: ParsedMail, texts: list[str], htmls: list[str]) -> None:
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        content_type = (part.get_content_type() or "text/plain").lower()
+        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        filename = _filename(part)
+        content_id = part.get("Content-ID")
+        is_body_text = (
+            content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename
+        )
+        if is_body_text:
+            text = decode_bytes(_payload_bytes(part), _charset(part))
+            (htmls if content_type == "text/html" else texts).append(text)
+            continue
+        if content_type in ("message/delivery-status", "text/rfc822-headers"):
+            texts.append(decode_bytes(_payload_bytes(part), _charset(part)))
+        data = _payload_bytes(part)
+        if content_type == "message/rfc822" and not data:
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner:
+                data = inner[0].as_bytes() if hasattr(inner[0], "as_bytes") else b""
+        parsed.attachments.append(
+            ParsedAttachment(
+                filename=filename or _default_name(content_type),
+                content_type=content_type,
+                data=data,
+                is_inline=disposition == "inline" or (content_id is not None and disposition != "attachment"),
+                content_id=str(content_id).strip().strip("<>")[:900] if content_id else None,
+            )
+        )
+
+
+def _default_name(content_type: str) -> str:
+    extension = {"message/rfc822": "eml", "text/plain": "txt", "text/html": "html"}.get(content_type)
+    if extension is None:
+        extension = content_type.rsplit("/", maxsplit=1)[-1].split("+", maxsplit=1)[0][:10] or "bin"
+    return f"attachment.{extension}"
+
+
+def _bounce(reader: _Reader, parsed: ParsedMail) -> None:
+    content_type = (reader.compat.get_content_type() or "").lower()
+    report_type = (reader.compat.get_param("report-type") or "") if content_type == "multipart/report" else ""
+    if content_type != "multipart/report" or str(report_type).lower() != "delivery-status":
+        return
+    parsed.is_bounce = True
+    for part in reader.compat.walk():
+        kind = (part.get_content_type() or "").lower()
+        if kind in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                original = payload[0]
+            else:
+                original = email.message_from_bytes(_payload_bytes(part), policy=policy.compat32)
+            found = _MSGID.search(str(original.get("Message-ID") or ""))
+            if found:
+                parsed.bounced_message_id = found.group(0)
+                return
+
+
+def parse_mail(raw: bytes) -> ParsedMail:
+    """Parse ``raw``; never raises for malformed input (problems go to ``warnings``)."""
+    parsed = ParsedMail()
+    reader = _Reader(raw, parsed.warnings)
+    parsed.subject = reader.header("Subject")
+    from_value = reader.header("From") or reader.raw_header("From")
+    name, addr = parseaddr(from_value)
+    parsed.from_name, parsed.from_addr = _decode_header_value(name).strip(), addr.strip().lower()
+    parsed.to = _addresses(reader.header("To"))
+    parsed.cc = _addresses(reader.header("Cc"))
+    parsed.reply_to = parseaddr(reader.header("Reply-To"))[1].strip().lower()
+    found = _MSGID.search(reader.raw_header("Message-ID"))
+    parsed.message_id = found.group(0) if found else None
+    reply = _MSGID.search(reader.raw_header("In-Reply-To"))
+    parsed.in_reply_to = reply.group(0) if reply else None
+    parsed.references = _MSGID.findall(reader.raw_header("References"))[:100]
+    try:
+        date = parsedate_to_datetime(reader.raw_header("Date")) if reader.raw_header("Date") else None
+        parsed.date = date if date is None or date.tzinfo else date.replace(tzinfo=UTC)
+    except (TypeError, ValueError, IndexError):
+        parsed.warnings.append("unreadable Date header")
+    for header in _LOOP_HEADERS:
+        value = reader.raw_header(header)
+        if value:
+            parsed.headers[header] = value
+    texts: list[str] = []
+    htmls: list[str] = []
+    try:
+        _walk(reader.compat, parsed, texts, htmls)
+    except Exception as exc:  # a structure the walker cannot follow: keep the raw text
+        parsed.warnings.append(f"body: {exc!r}")
+        texts.append(decode_bytes(raw, None))
+    if htmls:
+        parsed.body_html = sanitize_html("\n".join(htmls))
+    parsed.body_text = "\n\n".join(t.strip("\n") for t in texts) if texts else html_to_text("\n".join(htmls))
+    _bounce(reader, parsed)
+    return parsed

@@ -1,0 +1,334 @@
+"""From a stored raw mail to a ticket: parse, route, thread, answer, wake the process.
+
+:func:`process_raw_mail` is idempotent and runs in one transaction: the ticket, its
+article, the process message and any automatic answer are committed together with the raw
+mail's ``processed`` status, or not at all.  Running it again for a processed mail does
+nothing, so a worker killed at any moment loses nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.config import get_settings
+from core.db import utcnow
+from desk.actor import SYSTEM
+from desk.article import service as articles
+from desk.article.models import Article
+from desk.article.service import AttachmentDraft
+from desk.blob import service as blobs
+from desk.customer import service as customers
+from desk.customer.models import CustomerUser
+from desk.history import service as history
+from desk.outbox import service as outbox
+from desk.queue.models import Queue
+from desk.rawmail.models import RawMail
+from desk.template import service as templates
+from desk.ticket import service as tickets
+from desk.ticket.models import Ticket
+from engine import definitions, runtime
+from mail.inbound import loops
+from mail.inbound.parse import ParsedMail, parse_mail
+from mail.inbound.threading import (
+    Relation,
+    request_token,
+    sender_relation,
+    ticket_by_headers,
+    ticket_by_subject,
+)
+from mail.models import AutoResponse
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE = "Raw"
+NO_SUBJECT = "(no subject)"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a raw mail."""
+
+    ticket_id: int | None
+    kind: str  # new_ticket, follow_up, bounce, already_processed
+
+
+def process_raw_mail(session: Session, *, raw_mail_id: int) -> Outcome:
+    """Turn the stored raw mail into a ticket or a follow-up (idempotent)."""
+    raw = session.scalars(
+        select(RawMail)
+        .where(RawMail.id == raw_mail_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if raw.status == "processed":
+        return Outcome(raw.ticket_id, "already_processed")
+    raw.attempts += 1
+    parsed = parse_mail(blobs.read(session, sha256=raw.blob_sha256))
+    if raw.source == "smtp" and raw.envelope_from.strip() in ("", "<>"):
+        # The null sender of the SMTP envelope: bounces and other robots (RFC 5321).
+        parsed.headers.setdefault("return-path", "<>")
+    if parsed.is_bounce:
+        outcome = _bounce(session, raw, parsed)
+        if outcome is not None:
+            return _done(raw, outcome)
+    ticket = ticket_by_headers(session, parsed) or ticket_by_subject(session, parsed.subject)
+    while ticket is not None and ticket.merged_into is not None:
+        ticket = ticket.merged_into
+    if ticket is not None:
+        return _done(raw, _follow_up(session, raw, parsed, ticket))
+    return _done(raw, _new_ticket(session, raw, parsed))
+
+
+def _done(raw: RawMail, outcome: Outcome) -> Outcome:
+    raw.status = "processed"
+    raw.error = None
+    raw.ticket_id = outcome.ticket_id
+    raw.processed_at = utcnow()
+    return outcome
+
+
+# --- new tickets -----------------------------------------------------------------------
+
+
+def _queue_for(session: Session, raw: RawMail, parsed: ParsedMail) -> Queue:
+    recipients = [a.strip().lower() for a in raw.envelope_to.split(",") if a.strip()]
+    recipients += parsed.to + parsed.cc
+    for address in recipients:
+        queue = session.scalar(
+            select(Queue).where(func.lower(Queue.system_address) == address, Queue.valid.is_(True))
+        )
+        if queue is not None:
+            return queue
+    fallback = session.scalar(select(Queue).where(Queue.name == DEFAULT_QUEUE, Queue.valid.is_(True)))
+    if fallback is None:
+        fallback = session.scalar(select(Queue).where(Queue.valid.is_(True)).order_by(Queue.id))
+    if fallback is None:
+        raise LookupError("there is no queue for inbound mail; create one first")
+    return fallback
+
+
+def _customer_for(session: Session, parsed: ParsedMail) -> CustomerUser | None:
+    address = parsed.from_addr
+    if "@" not in address:
+        return None
+    found = customers.find_by_email(session, email=address)
+    if found is not None:
+        return found
+    first, _, last = parsed.from_name.partition(" ")
+    login = address
+    if session.scalar(select(CustomerUser.id).where(CustomerUser.login == login)) is not None:
+        login = f"{address}#{utcnow().timestamp():.0f}"
+    return customers.create_customer_user(
+        session, actor=SYSTEM, email=address, login=login, first_name=first[:200], last_name=last[:200]
+    )
+
+
+def _new_ticket(session: Session, raw: RawMail, parsed: ParsedMail, *, queue: Queue | None = None) -> Outcome:
+    queue = queue or _queue_for(session, raw, parsed)
+    customer = _customer_for(session, parsed)
+    ticket = tickets.create_ticket(
+        session, actor=SYSTEM, title=parsed.subject or NO_SUBJECT, queue=queue, customer_user=customer
+    )
+    article = _add(session, raw, parsed, ticket, relation="customer" if customer else "unrelated")
+    if definitions.latest_version(session, runtime.DEFAULT_PROCESS) is not None:
+        runtime.start(session, actor=SYSTEM, ticket=ticket, data={"first_article_id": article.id})
+    _auto_respond(session, parsed, ticket, "new_ticket")
+    return Outcome(ticket.id, "new_ticket")
+
+
+# --- follow-ups ------------------------------------------------------------------------
+
+
+def _follow_up(session: Session, raw: RawMail, parsed: ParsedMail, ticket: Ticket) -> Outcome:
+    relation = sender_relation(session, ticket, parsed.from_addr)
+    if relation == "customer" and ticket.state.type == "closed":
+        policy = ticket.queue.follow_up_policy
+        if policy == "new_ticket":
+            outcome = _new_ticket(session, raw, parsed, queue=ticket.queue)
+            created = session.get(Ticket, outcome.ticket_id)
+            if created is not None:
+                tickets.link(session, actor=SYSTEM, source=ticket, target=created)
+            return outcome
+        if policy == "reject":
+            _add(
+                session,
+                raw,
+                parsed,
+                ticket,
+                relation=relation,
+                visible=False,
+                comment="follow-up to a closed ticket rejected by the queue's policy",
+            )
+            _auto_respond(session, parsed, ticket, "reject")
+            return Outcome(ticket.id, "rejected")
+        tickets.reopen(session, actor=SYSTEM, ticket=ticket)
+    article = _add(session, raw, parsed, ticket, relation=relation)
+    if relation == "customer":
+        message = runtime.deliver_message(
+            session, ticket=ticket, name="customer_replied", payload={"article_id": article.id}
+        )
+        running = [i for i in runtime.instances_of(session, ticket=ticket) if i.status == "running"]
+        restart = message.status == "unmatched" and not running and ticket.state.type != "closed"
+        if restart and definitions.latest_version(session, runtime.DEFAULT_PROCESS) is not None:
+            # A reopened ticket whose process had ended gets a new one.
+            runtime.start(session, actor=SYSTEM, ticket=ticket, data={"first_article_id": article.id})
+        _auto_respond(session, parsed, ticket, "follow_up")
+    elif relation == "external":
+        token = request_token(parsed.subject)
+        if token is not None:
+            runtime.deliver_message(
+                session,
+                ticket=ticket,
+                name="specialist_replied",
+                payload={"article_id": article.id},
+                correlation={"specialist_token": token},
+            )
+    return Outcome(ticket.id, "follow_up")
+
+
+def _bounce(session: Session, raw: RawMail, parsed: ParsedMail) -> Outcome | None:
+    """Attach a delivery failure to the ticket of the mail that bounced, and flag it."""
+    if parsed.bounced_message_id is None:
+        return None
+    from desk.outbox.models import OutboxMessage
+
+    sent = session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == parsed.bounced_message_id))
+    ticket_id = (
+        sent.ticket_id
+        if sent is not None
+        else session.scalar(
+            select(Article.ticket_id).where(Article.message_id == parsed.bounced_message_id).limit(1)
+        )
+    )
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    if ticket is None:
+        return None
+    if sent is not None:
+        sent.status = "failed"
+        sent.last_error = f"bounced: {parsed.subject}"[:2000]
+    _add(
+        session,
+        raw,
+        parsed,
+        ticket,
+        relation="unrelated",
+        visible=False,
+        comment=f"delivery failure (bounce) of {parsed.bounced_message_id}",
+    )
+    return Outcome(ticket.id, "bounce")
+
+
+# --- articles and automatic answers ----------------------------------------------------
+
+
+def _add(
+    session: Session,
+    raw: RawMail,
+    parsed: ParsedMail,
+    ticket: Ticket,
+    *,
+    relation: Relation,
+    visible: bool | None = None,
+    comment: str = "",
+) -> Article:
+    sender_type = {"customer": "customer", "external": "external", "agent": "agent"}.get(relation, "external")
+    article = articles.add_article(
+        session,
+        actor=SYSTEM,
+        ticket=ticket,
+        channel="email",
+        sender_type=sender_type,
+        visible_for_customer=(relation == "customer") if visible is None else visible,
+        subject=parsed.subject,
+        body_text=parsed.body_text,
+        body_html=parsed.body_html,
+        from_addr=parsed.from_header,
+        to_addr=", ".join(parsed.to),
+        cc_addr=", ".join(parsed.cc),
+        message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        references=" ".join(parsed.references) or None,
+        raw_mail=raw,
+        attachments=[
+            AttachmentDraft(a.filename, a.content_type, a.data, a.is_inline, a.content_id)
+            for a in parsed.attachments
+        ],
+    )
+    note = comment or (
+        "" if relation in ("customer", "external") else f"sender not related to the ticket ({relation})"
+    )
+    if note:
+        history.record(
+            session,
+            ticket=ticket,
+            actor=SYSTEM,
+            type="ProcessMessage",
+            new=f"article {article.id}",
+            comment=note,
+            article_id=article.id,
+        )
+    return article
+
+
+def _auto_respond(session: Session, parsed: ParsedMail, ticket: Ticket, kind: str) -> None:
+    response = session.scalar(
+        select(AutoResponse).where(
+            AutoResponse.queue_id == ticket.queue_id, AutoResponse.kind == kind, AutoResponse.valid.is_(True)
+        )
+    )
+    if response is None:
+        return
+    reason = loops.automatic_reason(parsed)
+    recipient = parsed.reply_to or parsed.from_addr
+    if reason is None and loops.own_address(session, recipient):
+        reason = "our own address"
+    if reason is None and loops.over_hourly_cap(session, recipient=recipient):
+        reason = f"more than {loops.DEFAULT_HOURLY_CAP} automatic mails to {recipient} within an hour"
+    if reason is not None:
+        log.info("no automatic %s answer for ticket %s: %s", kind, ticket.number, reason)
+        history.record(
+            session,
+            ticket=ticket,
+            actor=SYSTEM,
+            type="ProcessMessage",
+            new=f"no automatic answer ({kind})",
+            comment=reason,
+        )
+        return
+    context = templates.template_context(ticket, None)
+    subject = " ".join(templates.render(response.subject, context).split())
+    hook = f"[{get_settings().ticket_hook}{ticket.number}]"
+    if ticket.number not in subject:
+        subject = f"{hook} {subject}"
+    body = templates.render(response.text, context)
+    sender = ticket.queue.system_address or outbox.DEFAULT_SENDER
+    references = " ".join([*parsed.references, *([parsed.message_id] if parsed.message_id else [])]) or None
+    article = articles.add_article(
+        session,
+        actor=SYSTEM,
+        ticket=ticket,
+        channel="email",
+        sender_type="system",
+        visible_for_customer=True,
+        subject=subject,
+        body_text=body,
+        from_addr=sender,
+        to_addr=recipient,
+    )
+    message = outbox.queue_mail(
+        session,
+        ticket=ticket,
+        article=article,
+        from_addr=sender,
+        to_addr=recipient,
+        subject=subject,
+        body_text=body,
+        in_reply_to=parsed.message_id,
+        references=references,
+        auto_submitted="auto-replied",
+    )
+    article.message_id = message.message_id

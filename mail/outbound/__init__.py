@@ -1,0 +1,1 @@
+"""Outbound mail: composing outbox rows into messages and delivering them."""

@@ -1,0 +1,106 @@
+"""Mail jobs: process stored inbound mail, deliver the outbox, fetch IMAP mailboxes.
+
+Each has a per-item job sent right after the commit that created the work, and a periodic
+sweep that picks up anything a lost message or a dead worker left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from core.config import get_settings
+from core.db import session_scope, utcnow
+from core.errors import TicketflowError
+from core.jobs import enqueue, job, periodic
+from desk.outbox.models import OutboxMessage
+from desk.rawmail.models import RawMail
+from mail.inbound.pipeline import process_raw_mail
+from mail.outbound.delivery import deliver, due_ids
+from mail.outbound.senders import sender_for
+
+log = logging.getLogger(__name__)
+
+# A raw mail still unprocessed after this long was missed by its job: the sweep takes it.
+SWEEP_GRACE = timedelta(seconds=30)
+
+
+def process_one(raw_mail_id: int) -> None:
+    """Process one raw mail; on failure record the reason on it (visible, re-processable)."""
+    try:
+        with session_scope() as session:
+            process_raw_mail(session, raw_mail_id=raw_mail_id)
+    except Exception as exc:  # any failure must end up visible on the raw mail, not lost
+        log.exception("processing raw mail %s failed", raw_mail_id)
+        message = exc.message if isinstance(exc, TicketflowError) else f"{type(exc).__name__}: {exc}"
+        with session_scope() as session:
+            raw = session.get(RawMail, raw_mail_id)
+            if raw is not None and raw.status != "processed":
+                raw.status = "failed"
+                raw.attempts += 1
+                raw.error = message[:4000]
+
+
+@job
+def process_raw_mail_job(raw_mail_id: int) -> None:
+    """Job: process one stored raw mail."""
+    process_one(raw_mail_id)
+
+
+@periodic(every_seconds=60)
+def sweep_raw_mails() -> None:
+    """Process raw mails that were stored but never processed (a lost job)."""
+    cutoff = utcnow() - SWEEP_GRACE
+    with session_scope() as session:
+        ids = list(
+            session.scalars(
+                select(RawMail.id)
+                .where(RawMail.status == "received", RawMail.received_at <= cutoff)
+                .order_by(RawMail.id)
+                .limit(500)
+            )
+        )
+    for raw_mail_id in ids:
+        process_one(raw_mail_id)
+
+
+@job
+def deliver_outbox_job(outbox_id: int) -> None:
+    """Job: try to send one outbox row."""
+    sender = sender_for(get_settings())
+    with session_scope() as session:
+        deliver(session, outbox_id=outbox_id, sender=sender)
+
+
+@periodic(every_seconds=15)
+def sweep_outbox() -> None:
+    """Send every queued outbox row whose next attempt is due (retries, lost jobs)."""
+    sender = sender_for(get_settings())
+    with session_scope() as session:
+        ids = due_ids(session, now=utcnow())
+    for outbox_id in ids:
+        with session_scope() as session:
+            deliver(session, outbox_id=outbox_id, sender=sender)
+
+
+@periodic(every_seconds=60)
+def fetch_mailboxes() -> None:
+    """Fetch every active IMAP mailbox."""
+    from mail.inbound.imap import fetch_all
+
+    fetch_all()
+
+
+@event.listens_for(Session, "after_flush")
+def _send_new_outbox_rows(session: Session, _context: Any) -> None:
+    # Outbox rows are written by desk and engine code that knows nothing of delivery: every
+    # new row gets its delivery job, sent once the transaction commits.
+    for obj in session.new:
+        if isinstance(obj, OutboxMessage):
+            enqueue(session, deliver_outbox_job, outbox_id=obj.id)
+        elif isinstance(obj, RawMail):
+            enqueue(session, process_raw_mail_job, raw_mail_id=obj.id)
