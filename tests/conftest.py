@@ -22,12 +22,14 @@ TEST_DB = os.environ.get("TICKETFLOW_TEST_DB", "postgresql")
 PG_SERVER_URL = os.environ.get("TICKETFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("TICKETFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+# Lets two test runs share one PostgreSQL server without dropping each other's databases.
+DB_PREFIX = os.environ.get("TICKETFLOW_TEST_DB_PREFIX", "")
 
 _VAR_DIR = Path(tempfile.mkdtemp(prefix=f"ticketflow-test-{WORKER}-"))
 if TEST_DB == "sqlite":
     _DATABASE_URL = f"sqlite:///{_VAR_DIR / 'test.sqlite3'}"
 else:
-    _DATABASE_URL = f"{PG_SERVER_URL}/tf_test_{WORKER}"
+    _DATABASE_URL = f"{PG_SERVER_URL}/{DB_PREFIX}tf_test_{WORKER}"
 
 # Before any Ticketflow module reads its settings: every default points at the test world.
 os.environ.update(
@@ -63,6 +65,7 @@ def unavailable(what: str, why: object) -> None:
 
 def create_pg_database(name: str) -> str:
     """(Re)create an empty PostgreSQL database and return its URL."""
+    name = f"{DB_PREFIX}{name}"[:63]
     try:
         admin = create_engine(f"{PG_SERVER_URL}/postgres", isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
