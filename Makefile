@@ -9,7 +9,9 @@ ASSETS := web/static/vendor/.built
 # Two cores here; database-bound tests overlap well with three workers.
 PYTEST_WORKERS ?= 3
 
-.PHONY: demo test lint typecheck pytest assets install clean bench
+.PHONY: demo test lint typecheck pytest assets install clean bench translations
+CATALOGS := $(wildcard web/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
 
 install: $(STAMP)
 
@@ -18,7 +20,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-assets: $(ASSETS)
+assets: $(ASSETS) $(COMPILED)
+
+# Compiled catalogs are build output (not committed), like the vendored front-end files.
+web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+# Re-extract the UI texts and merge them into every language's catalog.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k lazy_gettext -o web/translations/messages.pot .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching
 
 $(ASSETS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -26,7 +37,7 @@ $(ASSETS): package.json package-lock.json
 	cp node_modules/htmx.org/dist/htmx.min.js web/static/vendor/htmx.min.js
 	touch $@
 
-demo: $(STAMP) $(ASSETS)
+demo: $(STAMP) $(ASSETS) $(COMPILED)
 	$(BIN)/ticketflow run --demo
 
 lint: $(STAMP)
@@ -36,7 +47,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(ASSETS)
+pytest: $(STAMP) $(ASSETS) $(COMPILED)
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 	TICKETFLOW_TEST_DB=sqlite $(BIN)/pytest -m smoke
 

@@ -368,9 +368,16 @@ def mail_receive(host: str | None, port: int | None) -> None:
 @mail.command("fetch")
 def mail_fetch() -> None:
     """Fetch every active IMAP mailbox once."""
+    from core import jobs
     from mail.inbound.imap import fetch_all
 
-    click.echo(f"{fetch_all()} new mail(s) stored")
+    stored = fetch_all()
+    backend = jobs.get_backend()
+    if isinstance(backend, jobs.InProcessBackend):
+        # Without Redis the jobs run on a thread of this process: let them finish (the new
+        # tickets and their answers) instead of cutting them off when the command exits.
+        backend.join()
+    click.echo(f"{stored} new mail(s) stored")
 
 
 @mail.command("account-add")

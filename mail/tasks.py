@@ -7,6 +7,7 @@ sweep that picks up anything a lost message or a dead worker left behind.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.config import get_settings
 from core.db import session_scope, utcnow
-from core.errors import TicketflowError
+from core.errors import ConfigurationError, TicketflowError
 from core.jobs import enqueue, job, periodic
 from desk.outbox.models import OutboxMessage
 from desk.rawmail.models import RawMail
@@ -25,8 +26,28 @@ from mail.outbound.senders import sender_for
 
 log = logging.getLogger(__name__)
 
-# A raw mail still unprocessed after this long was missed by its job: the sweep takes it.
+
+def _seconds(name: str, default: float) -> float:
+    """A duration from ``TICKETFLOW_<name>``, else ``default`` (tests shorten the sweeps)."""
+    value = os.environ.get(f"TICKETFLOW_{name}", "")
+    try:
+        seconds = float(value) if value else default
+    except ValueError:
+        raise ConfigurationError(f"TICKETFLOW_{name} must be a number of seconds, not {value!r}") from None
+    if seconds < 0:
+        raise ConfigurationError(f"TICKETFLOW_{name} must not be negative")
+    return seconds
+
+
+# How often the sweep looks for raw mails that were stored but never processed, and how old
+# such a mail must be: younger ones still have their job on the way.
+RAW_MAIL_SWEEP_SECONDS = _seconds("RAW_MAIL_SWEEP_SECONDS", 60)
 SWEEP_GRACE = timedelta(seconds=30)
+
+
+def sweep_grace() -> timedelta:
+    """How long a raw mail waits for its own job before the sweep takes it."""
+    return timedelta(seconds=_seconds("RAW_MAIL_SWEEP_GRACE_SECONDS", SWEEP_GRACE.total_seconds()))
 
 
 def process_one(raw_mail_id: int) -> None:
@@ -51,10 +72,10 @@ def process_raw_mail_job(raw_mail_id: int) -> None:
     process_one(raw_mail_id)
 
 
-@periodic(every_seconds=60)
+@periodic(every_seconds=RAW_MAIL_SWEEP_SECONDS)
 def sweep_raw_mails() -> None:
     """Process raw mails that were stored but never processed (a lost job)."""
-    cutoff = utcnow() - SWEEP_GRACE
+    cutoff = utcnow() - sweep_grace()
     with session_scope() as session:
         ids = list(
             session.scalars(

@@ -15,9 +15,10 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core import jobs
 from core.config import Settings, get_settings
 from core.db import get_engine, make_sessionmaker
-from web import auth, dashboard, db, errors, security
+from web import api, auth, dashboard, db, errors, i18n, inbox, search, security, tickets
 from web.auth.limiter import LoginLimiter, make_login_limiter
 
 __all__ = ["create_app"]
@@ -44,6 +45,9 @@ def create_app(
     if settings is None:
         settings = get_settings()
 
+    # Every job and the hooks that send them (outbox delivery after a reply) must be known
+    # in the web process too, not only in the worker.
+    jobs.load_job_modules()
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -64,11 +68,16 @@ def create_app(
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    i18n.init_app(app)
     CSRFProtect(app)
     security.init_app(app, settings)
     errors.init_app(app)
     auth.init_app(app, login_limiter or make_login_limiter(settings))
     dashboard.init_app(app)
+    inbox.init_app(app)
+    tickets.init_app(app)
+    search.init_app(app)
+    api.init_app(app)
     # Last: its after-request hook (the commit) then runs first, and a response it replaces
     # (a lost race turns into a 409 page) still gets the security headers.
     db.init_app(app, session_factory)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
@@ -24,6 +24,13 @@ class Article(Base):
     __table_args__ = (
         CheckConstraint("channel IN ('email', 'phone', 'note', 'web', 'system')", name="channel"),
         CheckConstraint("sender_type IN ('customer', 'agent', 'system', 'external')", name="sender_type"),
+        # Full-text search over subject and body (desk.ticket.search), PostgreSQL only (migration
+        # 0004).  The expression must stay the one the search uses, or the index is not used.
+        Index(
+            "ix_article_search",
+            text("to_tsvector('simple', (subject || ' ') || body_text)"),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

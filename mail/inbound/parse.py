@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import email
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
-from email.header import decode_header
+from email.header import Header, decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from typing import Any
@@ -77,6 +78,8 @@ _LOOP_HEADERS = (
     "x-ticketflow-loop",
 )
 _MSGID = re.compile(r"<[^<>\s]+>")
+_NEWLINE = re.compile(r"\r\n?")
+_MIN_DETECT = 64  # bytes; charset detection on shorter text is mostly a wild guess
 
 
 def decode_bytes(data: bytes, declared: str | None) -> str:
@@ -90,16 +93,49 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data).best()
-    if best is not None:
-        return str(best)
-    return data.decode("latin-1")
+    if len(data) >= _MIN_DETECT:
+        best = from_bytes(data).best()
+        if best is not None:
+            return str(best)
+    # Too short to guess from (a guess may even merge ASCII letters into CJK characters):
+    # the commonest legacy charset, which leaves all ASCII text as it is.
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
-def _decode_header_value(raw: Any) -> str:
-    """A header value decoded from RFC 2047 words, never raising."""
+def _decode_8bit(data: bytes, hint: str | None) -> str:
+    """Raw 8-bit header bytes: UTF-8 (RFC 6532) if valid, else the mail's charset or a guess."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode_bytes(data, hint)
+
+
+def _decode_header_value(raw: Any, hint: str | None = None) -> str:
+    """A header value decoded from RFC 2047 words, never raising.
+
+    ``hint`` is the charset that raw 8-bit bytes in the header are most likely in (old
+    mailers write headers unencoded in the charset of the body).
+    """
     if raw is None:
         return ""
+    if isinstance(raw, Header):  # compat32 keeps raw 8-bit bytes as "unknown-8bit" chunks
+        try:
+            chunks = decode_header(raw)
+        except Exception:
+            return str(raw)
+        decoded: list[str] = []
+        for chunk, charset in chunks:
+            if not isinstance(chunk, bytes):
+                decoded.append(chunk)
+            elif charset in (None, "unknown-8bit"):
+                text = _decode_8bit(chunk, hint)
+                decoded.append(_decode_header_value(text) if "=?" in text else text)
+            else:
+                decoded.append(decode_bytes(chunk, charset))
+        return "".join(decoded)
     text = str(raw)
     try:
         parts = decode_header(text)
@@ -125,16 +161,28 @@ class _Reader:
         except Exception as exc:  # the modern parser gave up on the whole message
             warnings.append(f"modern parser failed: {exc!r}")
             self.modern = None
+        try:
+            self.hint = next((c for part in self.compat.walk() if (c := _charset(part))), None)
+        except Exception:
+            self.hint = None
 
     def header(self, name: str) -> str:
         if self.modern is not None:
             try:
                 value = self.modern.get(name)
-                return " ".join(str(value).split())[:MAX_HEADER] if value is not None else ""
+                if value is None:
+                    return ""
+                text = str(value)
+                # U+FFFD stands for raw 8-bit bytes the modern parser could not read: the
+                # compat32 reading below still has them.
+                if "\ufffd" not in text:
+                    return " ".join(text.split())[:MAX_HEADER]
             except Exception as exc:
                 self.warnings.append(f"header {name}: {exc!r}")
         value = self.compat.get(name)
-        return " ".join(_decode_header_value(value).split())[:MAX_HEADER] if value is not None else ""
+        if value is None:
+            return ""
+        return " ".join(_decode_header_value(value, self.hint).split())[:MAX_HEADER]
 
     def raw_header(self, name: str) -> str:
         value = self.compat.get(name)
@@ -170,7 +218,20 @@ def _payload_bytes(part: Message) -> bytes:
     payload = part.get_payload()
     if isinstance(payload, str):
         return payload.encode("utf-8", "surrogateescape")
+    if isinstance(payload, list):  # message/*: an attached mail, or the blocks of a DSN
+        return b"".join(_message_bytes(inner) for inner in payload if isinstance(inner, Message))
     return b""
+
+
+def _message_bytes(message: Message) -> bytes:
+    """``message`` written back as bytes, as far as the generator can."""
+    try:
+        return message.as_bytes(policy=policy.compat32)
+    except Exception:  # a structure the generator cannot write back: keep its text
+        try:
+            return message.as_string(policy=policy.compat32).encode("utf-8", "surrogateescape")
+        except Exception:
+            return b""
 
 
 def _charset(part: Message) -> str | None:
@@ -181,11 +242,25 @@ def _charset(part: Message) -> str | None:
     return charset if charset and charset != "unknown-8bit" else None
 
 
+def _leaves(message: Message) -> Iterator[Message]:
+    """The parts of ``message`` that hold content; an attached mail (message/rfc822) is one."""
+    payload = message.get_payload()
+    if message.get_content_maintype() == "multipart" and isinstance(payload, list):
+        for part in payload:
+            if isinstance(part, Message):
+                yield from _leaves(part)
+    else:
+        yield message
+
+
 def _walk(message: Message, parsed: ParsedMail, texts: list[str], htmls: list[str]) -> None:
-    for part in message.walk():
-        if part.is_multipart():
-            continue
+    for part in _leaves(message):
         content_type = (part.get_content_type() or "text/plain").lower()
+        if content_type.startswith("multipart/"):
+            # A multipart without a usable boundary could not be split: show its text.
+            parsed.warnings.append(f"{content_type} without a usable boundary, kept as text")
+            texts.append(decode_bytes(_payload_bytes(part), _charset(part)))
+            continue
         disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
         filename = _filename(part)
         content_id = part.get("Content-ID")
@@ -199,10 +274,6 @@ def _walk(message: Message, parsed: ParsedMail, texts: list[str], htmls: list[st
         if content_type in ("message/delivery-status", "text/rfc822-headers"):
             texts.append(decode_bytes(_payload_bytes(part), _charset(part)))
         data = _payload_bytes(part)
-        if content_type == "message/rfc822" and not data:
-            inner = part.get_payload()
-            if isinstance(inner, list) and inner:
-                data = inner[0].as_bytes() if hasattr(inner[0], "as_bytes") else b""
         parsed.attachments.append(
             ParsedAttachment(
                 filename=filename or _default_name(content_type),
@@ -273,6 +344,9 @@ def parse_mail(raw: bytes) -> ParsedMail:
     except Exception as exc:  # a structure the walker cannot follow: keep the raw text
         parsed.warnings.append(f"body: {exc!r}")
         texts.append(decode_bytes(raw, None))
+    # Mail arrives with CRLF line ends (SMTP, IMAP); the stored text has plain newlines.
+    texts = [_NEWLINE.sub("\n", t) for t in texts]
+    htmls = [_NEWLINE.sub("\n", h) for h in htmls]
     if htmls:
         parsed.body_html = sanitize_html("\n".join(htmls))
     parsed.body_text = "\n\n".join(t.strip("\n") for t in texts) if texts else html_to_text("\n".join(htmls))

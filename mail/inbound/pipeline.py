@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -53,7 +55,7 @@ class Outcome:
     """What became of a raw mail."""
 
     ticket_id: int | None
-    kind: str  # new_ticket, follow_up, bounce, already_processed
+    kind: str  # new_ticket, follow_up, bounce, duplicate, already_processed
 
 
 def process_raw_mail(session: Session, *, raw_mail_id: int) -> Outcome:
@@ -67,7 +69,11 @@ def process_raw_mail(session: Session, *, raw_mail_id: int) -> Outcome:
     if raw.status == "processed":
         return Outcome(raw.ticket_id, "already_processed")
     raw.attempts += 1
-    parsed = parse_mail(blobs.read(session, sha256=raw.blob_sha256))
+    data = blobs.read(session, sha256=raw.blob_sha256)
+    earlier = _earlier_copy(session, raw, data)
+    if earlier is not None:
+        return _done(raw, _duplicate(session, raw, earlier))
+    parsed = parse_mail(data)
     if raw.source == "smtp" and raw.envelope_from.strip() in ("", "<>"):
         # The null sender of the SMTP envelope: bounces and other robots (RFC 5321).
         parsed.headers.setdefault("return-path", "<>")
@@ -89,6 +95,66 @@ def _done(raw: RawMail, outcome: Outcome) -> Outcome:
     raw.ticket_id = outcome.ticket_id
     raw.processed_at = utcnow()
     return outcome
+
+
+# --- the same mail twice --------------------------------------------------------------
+
+
+_SAME_MAIL_HEADERS = ("from", "to", "cc", "subject", "date", "content-type", "content-transfer-encoding")
+
+
+def _fingerprint(data: bytes) -> tuple[tuple[str, ...], bytes]:
+    """What two copies of one mail share: the body and the headers its author wrote."""
+    data = data.replace(b"\r\n", b"\n")
+    end = data.find(b"\n\n")
+    head, body = (data[:end], data[end + 2 :]) if end >= 0 else (data, b"")
+    headers = BytesHeaderParser(policy=compat32).parsebytes(head + b"\n\n")
+    values = tuple(
+        f"{name}: {' '.join(str(value).split())}"
+        for name in _SAME_MAIL_HEADERS
+        for value in headers.get_all(name) or []
+    )
+    return values, body
+
+
+def _earlier_copy(session: Session, raw: RawMail, data: bytes) -> RawMail | None:
+    """A processed raw mail that is this very mail, arrived another way (e.g. a second mailbox).
+
+    Its bytes differ only in trace headers such as Received or Delivered-To: it has the same
+    Message-ID, body, sender, recipients, subject and date.
+    """
+    if raw.message_id is None:
+        return None
+    candidates = session.scalars(
+        select(RawMail)
+        .where(
+            RawMail.message_id == raw.message_id,
+            RawMail.id != raw.id,
+            RawMail.status == "processed",
+            RawMail.ticket_id.is_not(None),
+        )
+        .order_by(RawMail.id)
+        .limit(20)
+    )
+    fingerprint = _fingerprint(data)
+    for candidate in candidates:
+        if _fingerprint(blobs.read(session, sha256=candidate.blob_sha256)) == fingerprint:
+            return candidate
+    return None
+
+
+def _duplicate(session: Session, raw: RawMail, earlier: RawMail) -> Outcome:
+    ticket = session.get(Ticket, earlier.ticket_id)
+    if ticket is not None:
+        history.record(
+            session,
+            ticket=ticket,
+            actor=SYSTEM,
+            type="ProcessMessage",
+            new=f"raw mail {raw.id}",
+            comment=f"the same mail arrived again (first as raw mail {earlier.id}); not added twice",
+        )
+    return Outcome(earlier.ticket_id, "duplicate")
 
 
 # --- new tickets -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mail.tasks  # noqa: F401 (its after-flush listener sends each stored mail its processing job)
 from core.db import session_scope
 from desk.rawmail.models import RawMail
 from mail.inbound.store import MAX_MAIL_BYTES, store_raw

@@ -45,7 +45,10 @@ def sanitize_html(raw: str) -> str:
 
 def html_to_text(raw: str) -> str:
     """A readable plain-text version of an HTML body (for search and text-only views)."""
-    clean = nh3.clean(raw, tags=set(), clean_content_tags={"script", "style", "title", "head"})
-    text = html.unescape(_TAG.sub("", _BLOCK_END.sub("\n", clean)))
+    # Block ends become line breaks before the tags (and with them the breaks) are removed.
+    clean = nh3.clean(
+        _BLOCK_END.sub("\n", raw), tags=set(), clean_content_tags={"script", "style", "title", "head"}
+    )
+    text = html.unescape(_TAG.sub("", clean))
     lines = [line.strip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

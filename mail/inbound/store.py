@@ -1,7 +1,10 @@
 """Storing inbound mail raw, before anything else: the first step of every inbound path.
 
-Identical bytes are stored once; a mail whose Message-ID was stored before is the same mail
-delivered again (by an MTA retry or a second fetch) and is not stored twice either.
+Identical bytes are stored once: an MTA retry or a second fetch of the same mail delivers
+the same bytes.  Different bytes are always stored, even under a Message-ID seen before:
+broken mailers reuse Message-IDs, and a mail dropped here would be lost without a trace.  A
+copy of the same mail that arrived another way (a second mailbox) is recognised when it is
+processed (see :mod:`mail.inbound.pipeline`).
 """
 
 from __future__ import annotations
@@ -44,8 +47,6 @@ def store_raw(
     message_id = message_id_of(data)
     sha = blobs.store(session, data=data)
     existing = session.scalar(select(RawMail).where(RawMail.blob_sha256 == sha))
-    if existing is None and message_id is not None:
-        existing = session.scalar(select(RawMail).where(RawMail.message_id == message_id).limit(1))
     if existing is not None:
         return existing, False
     raw = RawMail(

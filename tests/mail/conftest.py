@@ -188,7 +188,9 @@ def send(
     to: list[str] | None = None,
 ) -> None:
     """Deliver ``mail`` to our receiver over SMTP."""
-    data = mail.as_bytes() if isinstance(mail, EmailMessage) else mail
+    # Lines end in CRLF on the wire: smtplib sends bytes unchanged, and aiosmtpd refuses a
+    # "line" (an LF-only mail read up to its first CRLF) longer than 1001 bytes.
+    data = mail.as_bytes(policy=mail.policy.clone(linesep="\r\n")) if isinstance(mail, EmailMessage) else mail
     sender = (
         envelope_from
         if envelope_from is not None

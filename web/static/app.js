@@ -22,3 +22,110 @@
     }
   });
 })();
+
+/*
+ * Keyboard shortcuts, busy buttons and showing blocked remote images (ticket view).
+ */
+(function () {
+  "use strict";
+
+  function typing(target) {
+    if (!target) {
+      return false;
+    }
+    var tag = target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
+  }
+
+  // "/" focuses the search box; "g" then "i" goes to the inbox.
+  var pendingG = 0;
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) {
+      return;
+    }
+    if (event.key === "/") {
+      var box = document.querySelector("main [data-search-box]") || document.querySelector("[data-search-box]");
+      if (box) {
+        event.preventDefault();
+        box.focus();
+        box.select();
+      }
+      return;
+    }
+    if (event.key === "g") {
+      pendingG = Date.now();
+      return;
+    }
+    if (event.key === "i" && pendingG && Date.now() - pendingG < 1500) {
+      pendingG = 0;
+      var inbox = document.querySelector('[data-hotkey="g i"]');
+      if (inbox) {
+        window.location.href = inbox.href;
+      }
+      return;
+    }
+    pendingG = 0;
+  });
+
+  // A submitted form shows that it is working and cannot be sent twice.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") {
+      return;
+    }
+    var button = form.querySelector('button[type="submit"]');
+    if (button) {
+      if (button.getAttribute("aria-busy") === "true") {
+        event.preventDefault();
+        return;
+      }
+      button.setAttribute("aria-busy", "true");
+    }
+    form.setAttribute("aria-busy", "true");
+  });
+
+  // htmx requests (the inbox refresh) mark their element busy while they run.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    event.target.setAttribute("aria-busy", "true");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    event.target.removeAttribute("aria-busy");
+  });
+
+  // Remote images: the page was loaded with ?images=1#article-N (the CSP of that response
+  // allows https: images); copy data-remote-src to src for that one article only.
+  function showImages(articleId) {
+    var article = document.getElementById(articleId);
+    if (!article) {
+      return;
+    }
+    var images = article.querySelectorAll("img[data-remote-src]");
+    for (var i = 0; i < images.length; i++) {
+      var src = images[i].getAttribute("data-remote-src");
+      if (/^https:\/\//i.test(src)) {
+        images[i].setAttribute("src", src);
+      }
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-show-images]") : null;
+    if (button) {
+      showImages(button.getAttribute("data-show-images"));
+    }
+  });
+
+  function onLoad() {
+    var params = new URLSearchParams(window.location.search);
+    var match = /^#(article-\d+)$/.exec(window.location.hash);
+    if (params.get("images") === "1" && match) {
+      showImages(match[1]);
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", onLoad);
+  } else {
+    onLoad();
+  }
+})();

@@ -1,0 +1,163 @@
+"""Articles and attachments of a ticket.
+
+An internal note needs ``note`` on the ticket's queue; a reply, a phone note or a visible
+note needs ``rw`` and *may contact customers* and locks the ticket for the agent — all
+decided by :func:`desk.article.service.add_article`.  A reply is recorded as a
+customer-visible e-mail article; sending it is not part of the API yet (there is no desk
+service that sends a reply).  Files come as multipart uploads, either with a new article
+or on their own (then they arrive as an internal note holding the files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response
+from werkzeug.datastructures import FileStorage
+
+from core.errors import ValidationError
+from desk.article import service as article_service
+from desk.article.models import Article, Attachment
+from desk.article.service import AttachmentDraft
+from desk.blob import service as blobs
+from desk.ticket import service as ticket_service
+from desk.ticket.models import Ticket
+from web.api import common
+from web.api.common import IF_MATCH_PARAMETER, current_agent, db, get_or_404, readable_ticket
+from web.api.schemas import (
+    ArticleCreateSchema,
+    ArticleFormSchema,
+    ArticleSchema,
+    AttachmentSchema,
+    FilesSchema,
+)
+from web.api.smorest import ApiBlueprint
+
+bp = ApiBlueprint("articles", url_prefix="/api/v1", description="Articles and attachments")
+
+MAX_FILE_BYTES = 25 * 1024 * 1024
+MAX_FILENAME = 255
+# Types a browser would render or run; they are always downloaded as plain bytes.
+_ACTIVE_TYPES = ("text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml")
+
+_CHANNELS = {"note": "note", "reply": "email", "phone": "phone"}
+
+
+def _add(ticket: Ticket, data: dict[str, Any], drafts: Sequence[AttachmentDraft] = ()) -> Article:
+    kind = data.get("kind", "note")
+    # A note is internal unless asked otherwise; a reply and a phone note are visible.
+    visible = data.get("visible_for_customer", False) if kind == "note" else True
+    customer = ticket.customer_user
+    return article_service.add_article(
+        db(),
+        actor=current_agent(),
+        ticket=ticket,
+        channel=_CHANNELS[kind],
+        body_text=data["body"],
+        subject=data.get("subject", ""),
+        visible_for_customer=visible,
+        to_addr=data.get("to") or (customer.email if kind == "reply" and customer is not None else ""),
+        attachments=drafts,
+    )
+
+
+def _drafts(files: Sequence[Any]) -> list[AttachmentDraft]:
+    drafts = []
+    for index, upload in enumerate(files):
+        if not isinstance(upload, FileStorage):
+            raise ValidationError("invalid upload", errors={f"files.{index}": ["must be a file"]})
+        data = upload.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ValidationError("file too large", errors={f"files.{index}": ["at most 25 MB per file"]})
+        name = "".join(c for c in (upload.filename or "") if c.isprintable() and c not in "/\\")
+        content_type = (upload.mimetype or "application/octet-stream")[:255]
+        if "\x00" in content_type:
+            content_type = "application/octet-stream"
+        drafts.append(
+            AttachmentDraft(
+                filename=name[-MAX_FILENAME:] or f"attachment-{index + 1}",
+                content_type=content_type,
+                data=data,
+            )
+        )
+    return drafts
+
+
+@bp.route("/tickets/<int:ticket_id>/articles", methods=["GET"])
+@bp.response(200, ArticleSchema(many=True))
+def list_articles(ticket_id: int) -> Sequence[Article]:
+    """The ticket's articles, oldest first."""
+    return article_service.list_articles(db(), actor=current_agent(), ticket=readable_ticket(ticket_id))
+
+
+@bp.route("/tickets/<int:ticket_id>/articles", methods=["POST"])
+@bp.arguments(ArticleCreateSchema)
+@bp.response(201, ArticleSchema)
+@bp.doc(parameters=[IF_MATCH_PARAMETER])
+def add_article(data: dict[str, Any], ticket_id: int) -> Article:
+    """Add a note (internal unless ``visible_for_customer``), a reply or a phone note."""
+    ticket = readable_ticket(ticket_id)
+    common.check_if_match(ticket)
+    return _add(ticket, data)
+
+
+@bp.route("/tickets/<int:ticket_id>/articles/upload", methods=["POST"])
+@bp.arguments(ArticleFormSchema, location="form")
+@bp.arguments(FilesSchema, location="files")
+@bp.response(201, ArticleSchema)
+@bp.doc(parameters=[IF_MATCH_PARAMETER])
+def add_article_with_files(data: dict[str, Any], files: dict[str, Any], ticket_id: int) -> Article:
+    """Add an article with attachments (multipart: the article's fields and ``files``)."""
+    ticket = readable_ticket(ticket_id)
+    common.check_if_match(ticket)
+    return _add(ticket, data, _drafts(files["files"]))
+
+
+@bp.route("/tickets/<int:ticket_id>/attachments", methods=["POST"])
+@bp.arguments(FilesSchema, location="files")
+@bp.response(201, ArticleSchema)
+@bp.doc(parameters=[IF_MATCH_PARAMETER])
+def upload_attachments(files: dict[str, Any], ticket_id: int) -> Article:
+    """Attach files on their own: they arrive as an internal note holding them."""
+    ticket = readable_ticket(ticket_id)
+    common.check_if_match(ticket)
+    drafts = _drafts(files["files"])
+    body = "Attached: " + ", ".join(d.filename for d in drafts)
+    return _add(ticket, {"kind": "note", "body": body, "subject": "Attachments"}, drafts)
+
+
+def _readable_attachment(attachment_id: int) -> Attachment:
+    attachment = get_or_404(Attachment, attachment_id, "attachment")
+    # Reading the ticket is the permission; agents see every article of a ticket they read.
+    ticket_service.get_ticket(db(), actor=current_agent(), ticket_id=attachment.article.ticket_id)
+    return attachment
+
+
+@bp.route("/attachments/<int:attachment_id>", methods=["GET"])
+@bp.response(200, AttachmentSchema)
+def get_attachment(attachment_id: int) -> Attachment:
+    """An attachment's metadata."""
+    return _readable_attachment(attachment_id)
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the exact name as RFC 5987 ``filename*``."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback or 'attachment'}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@bp.route("/attachments/<int:attachment_id>/content", methods=["GET"])
+@bp.response(200, content_type="application/octet-stream", description="the file's bytes")
+def download_attachment(attachment_id: int) -> Response:
+    """The file, always as a download (never rendered inline by the browser)."""
+    attachment = _readable_attachment(attachment_id)
+    data = blobs.read(db(), sha256=attachment.blob_sha256)
+    content_type = attachment.content_type.split(";")[0].strip().lower()
+    if content_type in _ACTIVE_TYPES or "/" not in content_type:
+        content_type = "application/octet-stream"
+    response = Response(data, mimetype=content_type)
+    response.headers["Content-Disposition"] = content_disposition(attachment.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

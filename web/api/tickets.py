@@ -1,0 +1,240 @@
+"""Tickets: search, read, create (phone or web, with the first article), change, lock,
+merge, link; their history and open tasks.
+
+Each view calls the desk services, which check the permissions; a ticket the agent may
+not read is 403 (404 when it does not exist).  Changes honour ``If-Match`` (see
+:mod:`web.api.common`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from core.errors import NotFound, ValidationError
+from desk.actor import SYSTEM
+from desk.agent.models import Agent
+from desk.article import service as article_service
+from desk.customer.models import CustomerUser
+from desk.history import service as history_service
+from desk.history.models import History
+from desk.queue.models import Queue
+from desk.ticket import service as ticket_service
+from desk.ticket import states
+from desk.ticket.models import State, Ticket, TicketLink
+from engine import definitions, inbox, runtime
+from engine.models import HumanTask
+from web.api import common
+from web.api.common import ETAG_HEADER, IF_MATCH_PARAMETER, current_agent, db, readable_ticket, with_etag
+from web.api.queries import search_tickets
+from web.api.schemas import (
+    MAX_ID,
+    HistorySchema,
+    LinkOutSchema,
+    LinkSchema,
+    MergeSchema,
+    TaskSchema,
+    TicketCreateSchema,
+    TicketQuerySchema,
+    TicketSchema,
+    TicketUpdateSchema,
+)
+from web.api.smorest import ApiBlueprint
+
+bp = ApiBlueprint("tickets", url_prefix="/api/v1/tickets", description="Tickets and what belongs to them")
+
+TicketResult = tuple[Ticket, int, dict[str, str]]
+M = TypeVar("M", Queue, Agent, CustomerUser)
+
+
+def referenced(model: type[M], object_id: int, field: str) -> M:
+    """A row named in the request body; an unknown id is a field error (422)."""
+    found = db().get(model, object_id) if 0 < object_id <= MAX_ID else None
+    if found is None:
+        raise ValidationError(
+            "unknown reference", errors={field: [f"no {field.removesuffix('_id')} {object_id}"]}
+        )
+    return found
+
+
+def state_named(name: str) -> State:
+    """The state called ``name``; an unknown name is a field error."""
+    try:
+        return states.get_state(db(), name)
+    except NotFound:
+        raise ValidationError("unknown state", errors={"state": [f"no state named {name!r}"]}) from None
+
+
+@bp.route("", methods=["GET"])
+@bp.arguments(TicketQuerySchema, location="query")
+@bp.response(200, TicketSchema(many=True))
+def list_tickets(args: dict[str, Any]) -> Sequence[Ticket]:
+    """Search the tickets the agent may read, newest first."""
+    return search_tickets(
+        db(),
+        actor=current_agent(),
+        queue_ids=args.get("queue_id"),
+        state_types=args.get("state_type"),
+        customer_user_id=args.get("customer_user_id"),
+        title=args.get("title"),
+        limit=args["limit"],
+        offset=args["offset"],
+    )
+
+
+@bp.route("", methods=["POST"])
+@bp.arguments(TicketCreateSchema)
+@bp.response(201, TicketSchema, headers=ETAG_HEADER)
+def create_ticket(data: dict[str, Any]) -> TicketResult:
+    """Open a phone or web ticket with its first article; start ``ticket_handling`` if deployed."""
+    session, agent = db(), current_agent()
+    customer = (
+        referenced(CustomerUser, data["customer_user_id"], "customer_user_id")
+        if data["customer_user_id"] is not None
+        else None
+    )
+    ticket = ticket_service.create_ticket(
+        session,
+        actor=agent,
+        title=data["title"],
+        queue=referenced(Queue, data["queue_id"], "queue_id"),
+        customer_user=customer,
+        state=state_named(data["state"]) if "state" in data else None,
+        priority=data["priority"],
+        pending_until=data["pending_until"],
+    )
+    phone = data["channel"] == "phone"
+    article = article_service.add_article(
+        session,
+        actor=agent,
+        ticket=ticket,
+        channel=data["channel"],
+        body_text=data["body"],
+        subject=data["subject"] or ticket.title,
+        # A phone ticket records the customer's call; a web ticket is written by the agent.
+        sender_type="customer" if phone and customer is not None else None,
+        visible_for_customer=data["visible_for_customer"],
+        from_addr=customer.email if phone and customer is not None else "",
+    )
+    # As the mail pipeline does for a new mail.
+    if definitions.latest_version(session, runtime.DEFAULT_PROCESS) is not None:
+        runtime.start(session, actor=SYSTEM, ticket=ticket, data={"first_article_id": article.id})
+    return with_etag(ticket, 201)
+
+
+@bp.route("/<int:ticket_id>", methods=["GET"])
+@bp.response(200, TicketSchema, headers=ETAG_HEADER)
+def get_ticket(ticket_id: int) -> TicketResult:
+    """One ticket; its ETag is what ``If-Match`` of a later change should send."""
+    return with_etag(readable_ticket(ticket_id))
+
+
+@bp.route("/by-number/<number>", methods=["GET"])
+@bp.response(200, TicketSchema, headers=ETAG_HEADER)
+def get_ticket_by_number(number: str) -> TicketResult:
+    """One ticket by its number."""
+    if len(number) > 40 or "\x00" in number:
+        raise NotFound("no such ticket")
+    return with_etag(ticket_service.get_by_number(db(), actor=current_agent(), number=number))
+
+
+@bp.route("/<int:ticket_id>", methods=["PATCH"])
+@bp.arguments(TicketUpdateSchema)
+@bp.response(200, TicketSchema, headers=ETAG_HEADER)
+@bp.doc(parameters=[IF_MATCH_PARAMETER])
+def update_ticket(data: dict[str, Any], ticket_id: int) -> TicketResult:
+    """Change queue, state and pending time, priority, owner, responsible or title.
+
+    Each field is changed by its own service function with its own permission; the first
+    refusal rolls the whole request back.
+    """
+    session, agent = db(), current_agent()
+    ticket = readable_ticket(ticket_id)
+    common.check_if_match(ticket)
+    if "queue_id" in data:
+        ticket_service.move(
+            session, actor=agent, ticket=ticket, queue=referenced(Queue, data["queue_id"], "queue_id")
+        )
+    if "state" in data or "pending_until" in data:
+        state = state_named(data["state"]) if "state" in data else ticket.state
+        pending = data.get("pending_until", ticket.pending_until)
+        ticket_service.set_state(session, actor=agent, ticket=ticket, state=state, pending_until=pending)
+    if "priority" in data:
+        ticket_service.set_priority(session, actor=agent, ticket=ticket, priority=data["priority"])
+    if "owner_id" in data:
+        owner = referenced(Agent, data["owner_id"], "owner_id")
+        ticket_service.set_owner(session, actor=agent, ticket=ticket, owner=owner)
+    if "responsible_id" in data:
+        responsible = referenced(Agent, data["responsible_id"], "responsible_id")
+        ticket_service.set_responsible(session, actor=agent, ticket=ticket, responsible=responsible)
+    if "title" in data:
+        ticket_service.set_title(session, actor=agent, ticket=ticket, title=data["title"])
+    return with_etag(ticket)
+
+
+@bp.route("/<int:ticket_id>/lock", methods=["POST"])
+@bp.response(200, TicketSchema, headers=ETAG_HEADER)
+@bp.doc(parameters=[IF_MATCH_PARAMETER])
+def lock_ticket(ticket_id: int) -> TicketResult:
+    """Lock the ticket for the agent (who becomes its owner)."""
+    ticket = readable_ticket(ticket_id)
+    common.check_if_match(ticket)
+    ticket_service.lock(db(), actor=current_agent(), ticket=ticket)
+    return with_etag(ticket)
+
+
+@bp.route("/<int:ticket_id>/unlock", methods=["POST"])
+@bp.response(200, TicketSchema, headers=ETAG_HEADER)
+@bp.doc(parameters=[IF_MATCH_PARAMETER])
+def unlock_ticket(ticket_id: int) -> TicketResult:
+    """Release the ticket's lock, whoever holds it."""
+    ticket = readable_ticket(ticket_id)
+    common.check_if_match(ticket)
+    ticket_service.unlock(db(), actor=current_agent(), ticket=ticket)
+    return with_etag(ticket)
+
+
+@bp.route("/<int:ticket_id>/merge", methods=["POST"])
+@bp.arguments(MergeSchema)
+@bp.response(200, TicketSchema, headers=ETAG_HEADER)
+@bp.doc(parameters=[IF_MATCH_PARAMETER])
+def merge_ticket(data: dict[str, Any], ticket_id: int) -> TicketResult:
+    """Merge this ticket into another; its articles move there."""
+    ticket = readable_ticket(ticket_id)
+    common.check_if_match(ticket)
+    into = readable_ticket(data["into_ticket_id"])
+    ticket_service.merge(db(), actor=current_agent(), ticket=ticket, into=into)
+    return with_etag(ticket)
+
+
+@bp.route("/<int:ticket_id>/links", methods=["GET"])
+@bp.response(200, LinkOutSchema(many=True))
+def list_links(ticket_id: int) -> Sequence[TicketLink]:
+    """Every link from or to the ticket."""
+    return ticket_service.links_of(db(), ticket=readable_ticket(ticket_id))
+
+
+@bp.route("/<int:ticket_id>/links", methods=["POST"])
+@bp.arguments(LinkSchema)
+@bp.response(201, LinkOutSchema)
+@bp.doc(parameters=[IF_MATCH_PARAMETER])
+def link_ticket(data: dict[str, Any], ticket_id: int) -> TicketLink:
+    """Link the ticket to another (``parent_child``: this one is the parent)."""
+    source = readable_ticket(ticket_id)
+    common.check_if_match(source)
+    target = readable_ticket(data["target_ticket_id"])
+    return ticket_service.link(db(), actor=current_agent(), source=source, target=target, kind=data["kind"])
+
+
+@bp.route("/<int:ticket_id>/history", methods=["GET"])
+@bp.response(200, HistorySchema(many=True))
+def ticket_history(ticket_id: int) -> Sequence[History]:
+    """The ticket's history, oldest first."""
+    return history_service.for_ticket(db(), ticket=readable_ticket(ticket_id))
+
+
+@bp.route("/<int:ticket_id>/tasks", methods=["GET"])
+@bp.response(200, TaskSchema(many=True))
+def ticket_tasks(ticket_id: int) -> Sequence[HumanTask]:
+    """The open process tasks of the ticket."""
+    return inbox.open_tasks_of_ticket(db(), ticket=readable_ticket(ticket_id))

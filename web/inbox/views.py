@@ -1,0 +1,111 @@
+"""Inbox views: thin; ``engine.inbox`` decides which tasks an agent sees and in which order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from flask import Blueprint, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from desk.agent import service as agent_service
+from desk.permission import service as permissions
+from desk.queue import service as queue_service
+from desk.queue.models import QUEUE_SEPARATOR
+from engine import inbox, runtime
+from web.auth import login_required
+from web.auth.users import current_agent
+from web.db import get_db
+from web.tickets.support import _, attempt, back_to, check_id, flash_done, local_target
+
+bp = Blueprint("inbox", __name__)
+
+PAGE_SIZE = 25
+MAX_PAGE = 100_000
+SCOPES: tuple[inbox.Scope, ...] = ("mine", "unclaimed", "all")
+# Seconds between the automatic reloads of the task table.
+REFRESH_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class QueueNode:
+    """One line of the queue tree: a queue the agent may read, with its task count."""
+
+    id: int
+    name: str
+    short_name: str
+    depth: int
+    count: int
+
+
+@bp.get("/inbox")
+@login_required
+def index() -> ResponseReturnValue:
+    """Tasks of the signed-in agent: ``?scope=mine|unclaimed|all``, ``?queue=<id>``, ``?page=``."""
+    agent = current_agent()
+    session = get_db()
+    scope = request.args.get("scope", "all")
+    if scope not in SCOPES:
+        scope = "all"
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    queue_id = request.args.get("queue", type=int)
+    counts = inbox.counts_by_queue(session, agent=agent)
+    readable = permissions.queue_ids_with(session, agent, "ro") | set(counts)
+    tree = [
+        QueueNode(
+            id=q.id,
+            name=q.name,
+            short_name=q.short_name,
+            depth=q.name.count(QUEUE_SEPARATOR),
+            count=counts.get(q.id, 0),
+        )
+        for q in queue_service.list_queues(session)
+        if q.id in readable
+    ]
+    if queue_id is not None and queue_id not in readable:
+        queue_id = None
+    rows = inbox.tasks_for(
+        session,
+        agent=agent,
+        scope=cast(inbox.Scope, scope),
+        queue_ids=[queue_id] if queue_id is not None else None,
+        limit=PAGE_SIZE + 1,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    context = {
+        "tasks": rows[:PAGE_SIZE],
+        "page": page,
+        "has_next": len(rows) > PAGE_SIZE,
+        "scope": scope,
+        "queue_id": queue_id,
+        "tree": tree,
+        "total": sum(counts.values()),
+        "agents": {a.id: a for a in agent_service.list_agents(session)},
+        "refresh_seconds": REFRESH_SECONDS,
+        "self_url": url_for("inbox.index", scope=scope, queue=queue_id, page=page),
+    }
+    if request.headers.get("HX-Request") and request.args.get("partial") == "table":
+        return render_template("inbox/_table.html", **context)
+    return render_template("inbox/index.html", **context)
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id: int) -> ResponseReturnValue:
+    """Take a task (the runtime also locks the ticket when nobody holds its lock)."""
+    agent = current_agent()
+    ok, _task = attempt(lambda: runtime.claim(get_db(), actor=agent, task_id=check_id(task_id)))
+    if ok:
+        flash_done(_("You claimed the task."))
+    return back_to(local_target(url_for("inbox.index")))
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@login_required
+def release(task_id: int) -> ResponseReturnValue:
+    """Give a claimed task back to its candidates."""
+    agent = current_agent()
+    ok, _task = attempt(lambda: runtime.release(get_db(), actor=agent, task_id=check_id(task_id)))
+    if ok:
+        flash_done(_("You released the task."))
+    return back_to(local_target(url_for("inbox.index")))

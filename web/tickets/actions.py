@@ -1,0 +1,252 @@
+"""Actions on a ticket: each a small form posting to ``/tickets/<id>/<action>``.
+
+Every action loads the ticket (read permission), reads its form, calls one service and
+redirects back to the ticket with a message.  A refusal by the service is flashed (and its
+half-done changes rolled back); a missing permission is the 403 page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from flask import Blueprint, abort, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+
+from core.errors import NotFound, PermissionDenied, ValidationError
+from desk.agent.models import Agent
+from desk.article import reply as reply_service
+from desk.article import service as article_service
+from desk.article.service import AttachmentDraft
+from desk.queue.models import Queue
+from desk.ticket import service as ticket_service
+from desk.ticket.models import State, Ticket
+from web.auth import login_required
+from web.auth.users import current_agent
+from web.db import get_db
+from web.tickets.support import _, attempt, back_to, check_id, flash_done
+
+bp = Blueprint("ticket_actions", __name__)
+
+MAX_BODY = 100_000
+MAX_ATTACHMENTS = 20
+
+M = TypeVar("M", Queue, Agent, State)
+Action = Callable[[Session, Agent, Ticket], str]
+ACTIONS: dict[str, Action] = {}
+
+
+def action(name: str) -> Callable[[Action], Action]:
+    """Register an action; it returns the success message."""
+
+    def register(fn: Action) -> Action:
+        ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+@bp.post("/tickets/<int:ticket_id>/<name>")
+@login_required
+def run(ticket_id: int, name: str) -> ResponseReturnValue:
+    """Run the action ``name`` on the ticket."""
+    handler = ACTIONS.get(name)
+    if handler is None:
+        abort(404)
+    session = get_db()
+    agent = current_agent()
+    if agent.read_only:
+        # Observers read everything and change nothing; refuse before reading any input.
+        raise PermissionDenied(f"{agent.login} is a read-only observer and cannot change anything")
+    ticket = ticket_service.get_ticket(session, actor=agent, ticket_id=check_id(ticket_id))
+    ok, message = attempt(lambda: handler(session, agent, ticket))
+    if ok and message:
+        flash_done(message)
+    return back_to(url_for("ticket_view.view", ticket_id=ticket.id))
+
+
+# --- reading the forms -------------------------------------------------------------------
+
+
+def _text(name: str, *, required: bool = True) -> str:
+    value = request.form.get(name, "")
+    if len(value) > MAX_BODY:
+        raise ValidationError("too long", errors={name: [f"at most {MAX_BODY} characters"]})
+    if required and not value.strip():
+        raise ValidationError("empty field", errors={name: ["this field is required"]})
+    return value
+
+
+def _int(name: str) -> int:
+    try:
+        return check_id(int(request.form.get(name, "")))
+    except ValueError:
+        raise ValidationError("invalid choice", errors={name: ["choose one"]}) from None
+
+
+def _load(session: Session, model: type[M], name: str) -> M:
+    found = session.get(model, _int(name))
+    if found is None:
+        raise ValidationError("invalid choice", errors={name: ["choose one of the list"]})
+    return found
+
+
+def _attachments() -> list[AttachmentDraft]:
+    files = [f for f in request.files.getlist("attachments") if f and f.filename]
+    if len(files) > MAX_ATTACHMENTS:
+        raise ValidationError("too many files", errors={"attachments": [f"at most {MAX_ATTACHMENTS}"]})
+    return [
+        AttachmentDraft(
+            filename=f.filename or "attachment",
+            content_type=f.mimetype or "application/octet-stream",
+            data=f.read(),
+        )
+        for f in files
+    ]
+
+
+def _pending_until() -> datetime | None:
+    raw = request.form.get("pending_until", "").strip()
+    if not raw:
+        return None
+    try:
+        # The datetime-local input has no zone; the page says the time is UTC.
+        return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+    except ValueError:
+        raise ValidationError("invalid time", errors={"pending_until": ["enter a date and time"]}) from None
+
+
+# --- the actions -------------------------------------------------------------------------
+
+
+@action("reply")
+def reply(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """E-mail the customer (visible; auto-locks; the mail goes to the outbox)."""
+    reply_service.send_reply(
+        session,
+        actor=agent,
+        ticket=ticket,
+        body_text=_text("body"),
+        subject=request.form.get("subject", "")[:500],
+        attachments=_attachments(),
+    )
+    return _("Your reply was sent to the customer.")
+
+
+@action("note")
+def note(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """An internal note (never shown to the customer)."""
+    article_service.add_article(
+        session,
+        actor=agent,
+        ticket=ticket,
+        channel="note",
+        visible_for_customer=False,
+        subject=request.form.get("subject", "")[:500],
+        body_text=_text("body"),
+        attachments=_attachments(),
+    )
+    return _("The note was added.")
+
+
+@action("phone")
+def phone(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """A phone call with the customer, visible to them."""
+    article_service.add_article(
+        session,
+        actor=agent,
+        ticket=ticket,
+        channel="phone",
+        visible_for_customer=True,
+        subject=request.form.get("subject", "")[:500],
+        body_text=_text("body"),
+    )
+    return _("The phone note was added.")
+
+
+@action("move")
+def move(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Move the ticket to another queue."""
+    queue = _load(session, Queue, "queue")
+    ticket_service.move(
+        session, actor=agent, ticket=ticket, queue=queue, comment=request.form.get("comment", "")
+    )
+    return _("The ticket was moved to %(queue)s.", queue=queue.name)
+
+
+@action("owner")
+def owner(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Make another agent the owner."""
+    new = _load(session, Agent, "agent")
+    ticket_service.set_owner(session, actor=agent, ticket=ticket, owner=new)
+    return _("%(name)s is now the owner.", name=new.full_name)
+
+
+@action("responsible")
+def responsible(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Make another agent responsible."""
+    new = _load(session, Agent, "agent")
+    ticket_service.set_responsible(session, actor=agent, ticket=ticket, responsible=new)
+    return _("%(name)s is now responsible.", name=new.full_name)
+
+
+@action("state")
+def state(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Change the state (pending states with their time)."""
+    new = _load(session, State, "state")
+    ticket_service.set_state(session, actor=agent, ticket=ticket, state=new, pending_until=_pending_until())
+    return _("The state is now %(state)s.", state=new.name)
+
+
+@action("priority")
+def priority(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Change the priority."""
+    try:
+        value = int(request.form.get("priority", ""))
+    except ValueError:
+        raise ValidationError("invalid priority", errors={"priority": ["must be 1 to 5"]}) from None
+    ticket_service.set_priority(session, actor=agent, ticket=ticket, priority=value)
+    return _("The priority was changed.")
+
+
+@action("lock")
+def lock(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Lock the ticket for oneself."""
+    ticket_service.lock(session, actor=agent, ticket=ticket)
+    return _("The ticket is locked for you.")
+
+
+@action("unlock")
+def unlock(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Release the lock, whoever holds it (S14)."""
+    ticket_service.unlock(session, actor=agent, ticket=ticket)
+    return _("The ticket is unlocked.")
+
+
+def _target(session: Session, agent: Agent) -> Ticket:
+    number = request.form.get("number", "").strip()
+    if not number:
+        raise ValidationError("no ticket number", errors={"number": ["enter a ticket number"]})
+    try:
+        return ticket_service.get_by_number(session, actor=agent, number=number[:40])
+    except NotFound:
+        raise ValidationError("unknown ticket", errors={"number": [f"no ticket {number[:40]}"]}) from None
+
+
+@action("merge")
+def merge(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Merge this ticket into another one."""
+    target = _target(session, agent)
+    ticket_service.merge(session, actor=agent, ticket=ticket, into=target)
+    return _("The ticket was merged into %(number)s.", number=target.number)
+
+
+@action("link")
+def link(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Link this ticket to another one."""
+    target = _target(session, agent)
+    kind = request.form.get("kind", "normal")
+    ticket_service.link(session, actor=agent, source=ticket, target=target, kind=kind)
+    return _("The ticket was linked to %(number)s.", number=target.number)
