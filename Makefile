@@ -35,6 +35,9 @@ $(ASSETS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p web/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js web/static/vendor/htmx.min.js
+	mkdir -p web/static/vendor/bpmn-js
+	cp node_modules/bpmn-js/dist/bpmn-viewer.production.min.js web/static/vendor/bpmn-js/
+	cp node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css web/static/vendor/bpmn-js/
 	touch $@
 
 demo: $(STAMP) $(ASSETS) $(COMPILED)

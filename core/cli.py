@@ -186,6 +186,37 @@ def user_token(login: str, name: str, expires_days: int | None) -> None:
 
 
 @main.group()
+def customer() -> None:
+    """Customer users."""
+
+
+@customer.command("token")
+@click.argument("email")
+@click.option("--name", default="cli", help="What the token is for.")
+@click.option(
+    "--expires-days", type=click.IntRange(min=1), default=None, help="Days until it expires (default: never)."
+)
+@_friendly_errors
+def customer_token(email: str, name: str, expires_days: int | None) -> None:
+    """Issue an API token for the customer user with EMAIL and print it (shown only once)."""
+    from core.db import session_scope, utcnow
+    from core.errors import NotFound
+    from desk.actor import SYSTEM
+    from desk.agent import service as agents
+    from desk.customer import service as customers
+
+    with session_scope() as session:
+        found = customers.find_by_email(session, email=email)
+        if found is None:
+            raise NotFound(f"no customer user with e-mail {email!r}")
+        expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+        token = agents.create_customer_token(
+            session, actor=SYSTEM, customer=found, name=name, expires_at=expires
+        )
+    click.echo(token)
+
+
+@main.group()
 def queue() -> None:
     """Queues."""
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from desk.customer.models import CustomerUser
 
 # The OTRS permission types.  ``rw`` includes every other one.
 PERMISSION_TYPES = ("ro", "move_into", "create", "note", "owner", "priority", "rw")
@@ -100,12 +104,17 @@ class RoleGroupPermission(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the REST API; only its SHA-256 hash is stored."""
+    """A bearer token for the REST API; only its SHA-256 hash is stored.
+
+    It belongs to exactly one agent or one customer user.
+    """
 
     __tablename__ = "api_token"
+    __table_args__ = (CheckConstraint("(agent_id IS NULL) <> (customer_user_id IS NULL)", name="one_owner"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
+    customer_user_id: Mapped[int | None] = mapped_column(ForeignKey("customer_user.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -113,4 +122,5 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    agent: Mapped[Agent] = relationship()
+    agent: Mapped[Agent | None] = relationship()
+    customer_user: Mapped[CustomerUser | None] = relationship()

@@ -22,6 +22,7 @@ from desk.agent.models import (
     Role,
     RoleGroupPermission,
 )
+from desk.customer.models import CustomerUser
 from desk.permission.service import require_admin
 
 MIN_PASSWORD = 8
@@ -193,17 +194,46 @@ def create_token(
     return token
 
 
-def authenticate_token(session: Session, *, token: str) -> Agent | None:
-    """The agent a valid, unexpired, unrevoked token belongs to, else None."""
+def create_customer_token(
+    session: Session,
+    *,
+    actor: Actor,
+    customer: CustomerUser,
+    name: str = "",
+    expires_at: datetime | None = None,
+) -> str:
+    """Issue an API token for the customer user ``customer`` (administrators, or the customer
+    themself) and return it; only its hash is kept."""
+    if not (isinstance(actor, CustomerUser) and actor.id == customer.id):
+        require_admin(session, actor)
+    if not customer.valid:
+        raise ValidationError("invalid customer", errors={"customer": [f"{customer.login} is not active"]})
+    token = new_token()
+    session.add(
+        ApiToken(customer_user_id=customer.id, token_hash=hash_token(token), name=name, expires_at=expires_at)
+    )
+    session.flush()
+    return token
+
+
+def authenticate_token(session: Session, *, token: str) -> Agent | CustomerUser | None:
+    """The active agent or valid customer user a valid, unexpired, unrevoked token belongs
+    to, else None."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     now = utcnow()
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
         return None
-    if not row.agent.active:
+    owner: Agent | CustomerUser | None
+    if row.agent is not None:
+        owner = row.agent if row.agent.active else None
+    else:
+        customer = row.customer_user
+        owner = customer if customer is not None and customer.valid else None
+    if owner is None:
         return None
     row.last_used_at = now
     session.flush()
-    return row.agent
+    return owner
 
 
 def revoke_token(session: Session, *, actor: Actor, token_id: int) -> None:
@@ -211,7 +241,10 @@ def revoke_token(session: Session, *, actor: Actor, token_id: int) -> None:
     row = session.get(ApiToken, token_id)
     if row is None:
         raise NotFound("no such token")
-    if not (isinstance(actor, Agent) and actor.id == row.agent_id):
+    own = (isinstance(actor, Agent) and actor.id == row.agent_id) or (
+        isinstance(actor, CustomerUser) and actor.id == row.customer_user_id
+    )
+    if not own:
         require_admin(session, actor)
     if row.revoked_at is None:
         row.revoked_at = utcnow()

@@ -15,6 +15,7 @@ from core.db import make_sessionmaker, session_scope, utcnow
 from core.migrate import alembic_config
 from desk.agent import service as agents
 from desk.agent.models import Agent, ApiToken
+from desk.customer.models import CustomerUser
 from desk.demo import DEMO_PASSWORD
 from desk.queue.models import Queue
 from tests.conftest import WORKER, create_pg_database
@@ -96,6 +97,7 @@ def test_user_create_with_grants_can_log_in(cli, cli_session):
 )
 def test_user_create_errors_are_messages_not_traces(cli, args, message):
     cli("db", "upgrade")
+    cli("seed", "demo")  # the group "raw" must exist, whichever tests ran before on this worker
     result = cli("user", "create", "broken-user", *args)
     assert result.exit_code != 0
     assert message in result.output
@@ -116,6 +118,30 @@ def test_user_token_prints_a_token_that_authenticates_and_expires(cli, cli_sessi
     row.expires_at = utcnow() - timedelta(seconds=1)
     cli_session.flush()
     assert agents.authenticate_token(cli_session, token=token) is None
+
+
+def test_customer_token_prints_a_token_of_the_customer_user(cli, cli_session):
+    cli("db", "upgrade")
+    cli("seed", "demo")
+    result = cli("customer", "token", "John.Doe@acme.example", "--expires-days", "30")
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert token.startswith("tf_")
+    owner = agents.authenticate_token(cli_session, token=token)
+    assert isinstance(owner, CustomerUser)
+    assert owner.email == "john.doe@acme.example"
+    row = cli_session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).first()
+    assert (row.agent_id, row.customer_user_id) == (None, owner.id)
+    assert row.expires_at is not None
+    assert token not in cli_session.scalars(select(ApiToken.token_hash)).all()
+
+
+def test_customer_token_for_an_unknown_address_is_a_message(cli):
+    cli("db", "upgrade")
+    result = cli("customer", "token", "nobody@nowhere.example")
+    assert result.exit_code != 0
+    assert "no customer user" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_queue_create_under_an_existing_parent(cli, cli_session):

@@ -1,6 +1,10 @@
 """Articles and attachments of a ticket.
 
-An internal note needs ``note`` on the ticket's queue; a reply, a phone note or a visible
+With a customer token every article is a customer-visible ``web`` article from the customer
+(whatever ``kind`` says), written to a ticket the customer may see; customers list only the
+visible articles and read only their attachments (anything else is 404).
+
+For agents: an internal note needs ``note`` on the ticket's queue; a reply, a phone note or a visible
 note needs ``rw`` and *may contact customers* and locks the ticket for the agent — all
 decided by :func:`desk.article.service.add_article`.  A reply is recorded as a
 customer-visible e-mail article; sending it is not part of the API yet (there is no desk
@@ -17,16 +21,18 @@ from urllib.parse import quote
 from flask import Response
 from werkzeug.datastructures import FileStorage
 
-from core.errors import ValidationError
+from core.errors import NotFound, ValidationError
+from desk.article import attachments as attachment_service
 from desk.article import service as article_service
 from desk.article.models import Article, Attachment
 from desk.article.service import AttachmentDraft
-from desk.blob import service as blobs
+from desk.customer.models import CustomerUser
 from desk.ticket import service as ticket_service
 from desk.ticket.models import Ticket
 from web.api import common
-from web.api.common import IF_MATCH_PARAMETER, current_agent, db, get_or_404, readable_ticket
+from web.api.common import IF_MATCH_PARAMETER, current_actor, db, readable_ticket
 from web.api.schemas import (
+    MAX_ID,
     ArticleCreateSchema,
     ArticleFormSchema,
     ArticleSchema,
@@ -46,13 +52,28 @@ _CHANNELS = {"note": "note", "reply": "email", "phone": "phone"}
 
 
 def _add(ticket: Ticket, data: dict[str, Any], drafts: Sequence[AttachmentDraft] = ()) -> Article:
+    actor = current_actor()
+    if isinstance(actor, CustomerUser):
+        # A customer writing to their closed ticket reopens it, as a mail would (S2).
+        ticket_service.reopen(db(), actor=actor, ticket=ticket)
+        # The article service makes it the customer's and visible; the channel is the portal's.
+        return article_service.add_article(
+            db(),
+            actor=actor,
+            ticket=ticket,
+            channel="web",
+            body_text=data["body"],
+            subject=data.get("subject", ""),
+            from_addr=actor.email,
+            attachments=drafts,
+        )
     kind = data.get("kind", "note")
     # A note is internal unless asked otherwise; a reply and a phone note are visible.
     visible = data.get("visible_for_customer", False) if kind == "note" else True
     customer = ticket.customer_user
     return article_service.add_article(
         db(),
-        actor=current_agent(),
+        actor=actor,
         ticket=ticket,
         channel=_CHANNELS[kind],
         body_text=data["body"],
@@ -89,7 +110,7 @@ def _drafts(files: Sequence[Any]) -> list[AttachmentDraft]:
 @bp.response(200, ArticleSchema(many=True))
 def list_articles(ticket_id: int) -> Sequence[Article]:
     """The ticket's articles, oldest first."""
-    return article_service.list_articles(db(), actor=current_agent(), ticket=readable_ticket(ticket_id))
+    return article_service.list_articles(db(), actor=current_actor(), ticket=readable_ticket(ticket_id))
 
 
 @bp.route("/tickets/<int:ticket_id>/articles", methods=["POST"])
@@ -97,7 +118,10 @@ def list_articles(ticket_id: int) -> Sequence[Article]:
 @bp.response(201, ArticleSchema)
 @bp.doc(parameters=[IF_MATCH_PARAMETER])
 def add_article(data: dict[str, Any], ticket_id: int) -> Article:
-    """Add a note (internal unless ``visible_for_customer``), a reply or a phone note."""
+    """Add a note (internal unless ``visible_for_customer``), a reply or a phone note.
+
+    With a customer token: a visible web article from the customer, whatever ``kind`` says.
+    """
     ticket = readable_ticket(ticket_id)
     common.check_if_match(ticket)
     return _add(ticket, data)
@@ -128,18 +152,19 @@ def upload_attachments(files: dict[str, Any], ticket_id: int) -> Article:
     return _add(ticket, {"kind": "note", "body": body, "subject": "Attachments"}, drafts)
 
 
-def _readable_attachment(attachment_id: int) -> Attachment:
-    attachment = get_or_404(Attachment, attachment_id, "attachment")
-    # Reading the ticket is the permission; agents see every article of a ticket they read.
-    ticket_service.get_ticket(db(), actor=current_agent(), ticket_id=attachment.article.ticket_id)
-    return attachment
+def _attachment_id(attachment_id: int) -> int:
+    if not 0 < attachment_id <= MAX_ID:
+        raise NotFound("no such attachment")
+    return attachment_id
 
 
 @bp.route("/attachments/<int:attachment_id>", methods=["GET"])
 @bp.response(200, AttachmentSchema)
 def get_attachment(attachment_id: int) -> Attachment:
-    """An attachment's metadata."""
-    return _readable_attachment(attachment_id)
+    """An attachment's metadata (customers: only of their visible articles)."""
+    return attachment_service.get_attachment(
+        db(), actor=current_actor(), attachment_id=_attachment_id(attachment_id)
+    )
 
 
 def content_disposition(filename: str) -> str:
@@ -152,8 +177,9 @@ def content_disposition(filename: str) -> str:
 @bp.response(200, content_type="application/octet-stream", description="the file's bytes")
 def download_attachment(attachment_id: int) -> Response:
     """The file, always as a download (never rendered inline by the browser)."""
-    attachment = _readable_attachment(attachment_id)
-    data = blobs.read(db(), sha256=attachment.blob_sha256)
+    attachment, data = attachment_service.open_attachment(
+        db(), actor=current_actor(), attachment_id=_attachment_id(attachment_id)
+    )
     content_type = attachment.content_type.split(";")[0].strip().lower()
     if content_type in _ACTIVE_TYPES or "/" not in content_type:
         content_type = "application/octet-stream"

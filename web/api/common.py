@@ -1,9 +1,14 @@
-"""What every API view shares: the token's agent, "load by id or 404", ETag / If-Match.
+"""What every API view shares: the token's actor, "load by id or 404", ETag / If-Match.
 
 Authentication is ``Authorization: Bearer <token>`` only (tokens from ``ticketflow user
-token LOGIN``, checked by :func:`desk.agent.service.authenticate_token`); the API never
-reads the session cookie, so CSRF does not apply to it.  Tokens belong to agents: the API
-is for agents, and customers use the portal or mail.
+token LOGIN`` and ``ticketflow customer token EMAIL``, checked by
+:func:`desk.agent.service.authenticate_token`); the API never reads the session cookie, so
+CSRF does not apply to it.  A token belongs to an agent or to a customer user.  Customers
+may list, read and open their own (and their company's) tickets, read their visible
+articles and attachments and write to their tickets; every other endpoint calls
+:func:`current_agent`, which answers 403 to a customer.  A ticket a customer may not see is
+404 (never 403), so views load the ticket with :func:`readable_ticket` *before* they ask
+for an agent.
 
 Optimistic locking: a ticket's ``ETag`` is derived from ``Ticket.version``.  A PATCH or a
 state-changing POST on a ticket that sends ``If-Match`` with an older ETag gets 412 and
@@ -19,16 +24,17 @@ from flask import g, request
 from sqlalchemy.orm import Session
 
 from core.db import Base
-from core.errors import NotFound
+from core.errors import NotFound, PermissionDenied
 from desk.agent import service as agent_service
 from desk.agent.models import Agent
+from desk.customer.models import CustomerUser
 from desk.ticket import service as ticket_service
 from desk.ticket.models import Ticket
 from web.api.errors import PreconditionFailed, Unauthorized
 from web.api.schemas import MAX_ID
 from web.db import get_db
 
-_AGENT_KEY = "ticketflow_api_agent"
+_ACTOR_KEY = "ticketflow_api_actor"
 T = TypeVar("T", bound=Base)
 
 IF_MATCH_PARAMETER = {
@@ -42,20 +48,33 @@ ETAG_HEADER = {"ETag": {"description": "the ticket's version", "schema": {"type"
 
 
 def authenticate() -> None:
-    """``before_request`` of every resource: the bearer token's agent, else 401."""
+    """``before_request`` of every resource: the bearer token's agent or customer, else 401."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send an API token: Authorization: Bearer <token>")
-    agent = agent_service.authenticate_token(get_db(), token=token)
-    if agent is None:
+    actor = agent_service.authenticate_token(get_db(), token=token)
+    if actor is None:
         raise Unauthorized("the API token is invalid, expired or revoked")
-    setattr(g, _AGENT_KEY, agent)
+    setattr(g, _ACTOR_KEY, actor)
+
+
+def current_actor() -> Agent | CustomerUser:
+    """The agent or customer user the request's token belongs to."""
+    return cast(Agent | CustomerUser, g.get(_ACTOR_KEY))
 
 
 def current_agent() -> Agent:
-    """The agent the request's token belongs to."""
-    return cast(Agent, g.get(_AGENT_KEY))
+    """The agent the request's token belongs to; a customer's token gets 403."""
+    actor = current_actor()
+    if not isinstance(actor, Agent):
+        raise PermissionDenied("this endpoint is for agents; a customer token may not use it")
+    return actor
+
+
+def require_agent() -> None:
+    """``before_request`` of the agent-only resources: 403 for a customer token."""
+    current_agent()
 
 
 def db() -> Session:
@@ -72,10 +91,11 @@ def get_or_404(model: type[T], object_id: int, what: str) -> T:
 
 
 def readable_ticket(ticket_id: int) -> Ticket:
-    """The ticket if the agent may read it (404 / 403 otherwise)."""
+    """The ticket if the token's actor may read it (404 otherwise; 403 for an agent without
+    the right, 404 for a customer who may not see it)."""
     if not 0 < ticket_id <= MAX_ID:
         raise NotFound("no such ticket")
-    return ticket_service.get_ticket(db(), actor=current_agent(), ticket_id=ticket_id)
+    return ticket_service.get_ticket(db(), actor=current_actor(), ticket_id=ticket_id)
 
 
 def etag_of(ticket: Ticket) -> str:

@@ -184,7 +184,10 @@ class TicketCreateSchema(InputSchema):
 
     title = Text(required=True, min_length=1, max_length=255)
     queue_id = Id(required=True)
-    channel = fields.String(load_default="phone", validate=validate.OneOf(("phone", "web")))
+    channel = fields.String(
+        validate=validate.OneOf(("phone", "web")),
+        metadata={"description": "default: phone (agents), web (customers, who may use only web)"},
+    )
     body = Text(required=True, min_length=1, max_length=100_000)
     subject = Text(max_length=998, load_default="")
     customer_user_id = Id(allow_none=True, load_default=None)

@@ -4,6 +4,10 @@ merge, link; their history and open tasks.
 Each view calls the desk services, which check the permissions; a ticket the agent may
 not read is 403 (404 when it does not exist).  Changes honour ``If-Match`` (see
 :mod:`web.api.common`).
+
+A customer token may search, read and open tickets (a web ticket for themself) and
+nothing else here: every other view loads the ticket first (so a ticket the customer may
+not see is 404) and then asks for an agent (403).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from core.errors import NotFound, ValidationError
+from core.errors import NotFound, PermissionDenied, ValidationError
 from desk.actor import SYSTEM
 from desk.agent.models import Agent
 from desk.article import service as article_service
@@ -25,7 +29,15 @@ from desk.ticket.models import State, Ticket, TicketLink
 from engine import definitions, inbox, runtime
 from engine.models import HumanTask
 from web.api import common
-from web.api.common import ETAG_HEADER, IF_MATCH_PARAMETER, current_agent, db, readable_ticket, with_etag
+from web.api.common import (
+    ETAG_HEADER,
+    IF_MATCH_PARAMETER,
+    current_actor,
+    current_agent,
+    db,
+    readable_ticket,
+    with_etag,
+)
 from web.api.queries import search_tickets
 from web.api.schemas import (
     MAX_ID,
@@ -69,10 +81,10 @@ def state_named(name: str) -> State:
 @bp.arguments(TicketQuerySchema, location="query")
 @bp.response(200, TicketSchema(many=True))
 def list_tickets(args: dict[str, Any]) -> Sequence[Ticket]:
-    """Search the tickets the agent may read, newest first."""
+    """Search the tickets the token's agent (or customer) may read, newest first."""
     return search_tickets(
         db(),
-        actor=current_agent(),
+        actor=current_actor(),
         queue_ids=args.get("queue_id"),
         state_types=args.get("state_type"),
         customer_user_id=args.get("customer_user_id"),
@@ -86,8 +98,16 @@ def list_tickets(args: dict[str, Any]) -> Sequence[Ticket]:
 @bp.arguments(TicketCreateSchema)
 @bp.response(201, TicketSchema, headers=ETAG_HEADER)
 def create_ticket(data: dict[str, Any]) -> TicketResult:
-    """Open a phone or web ticket with its first article; start ``ticket_handling`` if deployed."""
+    """Open a phone or web ticket with its first article; start ``ticket_handling`` if deployed.
+
+    A customer token opens a web ticket for the customer (``channel`` web, no ``state`` or
+    ``pending_until``; ``customer_user_id`` absent or their own).
+    """
+    actor = current_actor()
+    if isinstance(actor, CustomerUser):
+        return _create_customer_ticket(actor, data)
     session, agent = db(), current_agent()
+    channel = data.get("channel", "phone")
     customer = (
         referenced(CustomerUser, data["customer_user_id"], "customer_user_id")
         if data["customer_user_id"] is not None
@@ -103,12 +123,12 @@ def create_ticket(data: dict[str, Any]) -> TicketResult:
         priority=data["priority"],
         pending_until=data["pending_until"],
     )
-    phone = data["channel"] == "phone"
+    phone = channel == "phone"
     article = article_service.add_article(
         session,
         actor=agent,
         ticket=ticket,
-        channel=data["channel"],
+        channel=channel,
         body_text=data["body"],
         subject=data["subject"] or ticket.title,
         # A phone ticket records the customer's call; a web ticket is written by the agent.
@@ -116,10 +136,43 @@ def create_ticket(data: dict[str, Any]) -> TicketResult:
         visible_for_customer=data["visible_for_customer"],
         from_addr=customer.email if phone and customer is not None else "",
     )
-    # As the mail pipeline does for a new mail.
-    if definitions.latest_version(session, runtime.DEFAULT_PROCESS) is not None:
-        runtime.start(session, actor=SYSTEM, ticket=ticket, data={"first_article_id": article.id})
+    _start_handling(ticket, article.id)
     return with_etag(ticket, 201)
+
+
+def _create_customer_ticket(customer: CustomerUser, data: dict[str, Any]) -> TicketResult:
+    if data.get("channel", "web") != "web":
+        raise PermissionDenied("customers open web tickets")
+    if data["customer_user_id"] not in (None, customer.id):
+        raise PermissionDenied("customers open tickets for themselves only")
+    if "state" in data or data["pending_until"] is not None:
+        raise PermissionDenied("customers do not set the state of a ticket")
+    session = db()
+    ticket = ticket_service.create_ticket(
+        session,
+        actor=customer,
+        title=data["title"],
+        queue=referenced(Queue, data["queue_id"], "queue_id"),
+        priority=data["priority"],
+    )
+    article = article_service.add_article(
+        session,
+        actor=customer,
+        ticket=ticket,
+        channel="web",
+        body_text=data["body"],
+        subject=data["subject"] or ticket.title,
+        from_addr=customer.email,
+    )
+    _start_handling(ticket, article.id)
+    return with_etag(ticket, 201)
+
+
+def _start_handling(ticket: Ticket, first_article_id: int) -> None:
+    # As the mail pipeline does for a new mail.
+    session = db()
+    if definitions.latest_version(session, runtime.DEFAULT_PROCESS) is not None:
+        runtime.start(session, actor=SYSTEM, ticket=ticket, data={"first_article_id": first_article_id})
 
 
 @bp.route("/<int:ticket_id>", methods=["GET"])
@@ -135,7 +188,7 @@ def get_ticket_by_number(number: str) -> TicketResult:
     """One ticket by its number."""
     if len(number) > 40 or "\x00" in number:
         raise NotFound("no such ticket")
-    return with_etag(ticket_service.get_by_number(db(), actor=current_agent(), number=number))
+    return with_etag(ticket_service.get_by_number(db(), actor=current_actor(), number=number))
 
 
 @bp.route("/<int:ticket_id>", methods=["PATCH"])
@@ -148,8 +201,8 @@ def update_ticket(data: dict[str, Any], ticket_id: int) -> TicketResult:
     Each field is changed by its own service function with its own permission; the first
     refusal rolls the whole request back.
     """
-    session, agent = db(), current_agent()
     ticket = readable_ticket(ticket_id)
+    session, agent = db(), current_agent()
     common.check_if_match(ticket)
     if "queue_id" in data:
         ticket_service.move(
@@ -178,8 +231,9 @@ def update_ticket(data: dict[str, Any], ticket_id: int) -> TicketResult:
 def lock_ticket(ticket_id: int) -> TicketResult:
     """Lock the ticket for the agent (who becomes its owner)."""
     ticket = readable_ticket(ticket_id)
+    agent = current_agent()
     common.check_if_match(ticket)
-    ticket_service.lock(db(), actor=current_agent(), ticket=ticket)
+    ticket_service.lock(db(), actor=agent, ticket=ticket)
     return with_etag(ticket)
 
 
@@ -189,8 +243,9 @@ def lock_ticket(ticket_id: int) -> TicketResult:
 def unlock_ticket(ticket_id: int) -> TicketResult:
     """Release the ticket's lock, whoever holds it."""
     ticket = readable_ticket(ticket_id)
+    agent = current_agent()
     common.check_if_match(ticket)
-    ticket_service.unlock(db(), actor=current_agent(), ticket=ticket)
+    ticket_service.unlock(db(), actor=agent, ticket=ticket)
     return with_etag(ticket)
 
 
@@ -201,17 +256,20 @@ def unlock_ticket(ticket_id: int) -> TicketResult:
 def merge_ticket(data: dict[str, Any], ticket_id: int) -> TicketResult:
     """Merge this ticket into another; its articles move there."""
     ticket = readable_ticket(ticket_id)
+    agent = current_agent()
     common.check_if_match(ticket)
     into = readable_ticket(data["into_ticket_id"])
-    ticket_service.merge(db(), actor=current_agent(), ticket=ticket, into=into)
+    ticket_service.merge(db(), actor=agent, ticket=ticket, into=into)
     return with_etag(ticket)
 
 
 @bp.route("/<int:ticket_id>/links", methods=["GET"])
 @bp.response(200, LinkOutSchema(many=True))
 def list_links(ticket_id: int) -> Sequence[TicketLink]:
-    """Every link from or to the ticket."""
-    return ticket_service.links_of(db(), ticket=readable_ticket(ticket_id))
+    """Every link from or to the ticket (agents only)."""
+    ticket = readable_ticket(ticket_id)
+    current_agent()
+    return ticket_service.links_of(db(), ticket=ticket)
 
 
 @bp.route("/<int:ticket_id>/links", methods=["POST"])
@@ -221,20 +279,25 @@ def list_links(ticket_id: int) -> Sequence[TicketLink]:
 def link_ticket(data: dict[str, Any], ticket_id: int) -> TicketLink:
     """Link the ticket to another (``parent_child``: this one is the parent)."""
     source = readable_ticket(ticket_id)
+    agent = current_agent()
     common.check_if_match(source)
     target = readable_ticket(data["target_ticket_id"])
-    return ticket_service.link(db(), actor=current_agent(), source=source, target=target, kind=data["kind"])
+    return ticket_service.link(db(), actor=agent, source=source, target=target, kind=data["kind"])
 
 
 @bp.route("/<int:ticket_id>/history", methods=["GET"])
 @bp.response(200, HistorySchema(many=True))
 def ticket_history(ticket_id: int) -> Sequence[History]:
-    """The ticket's history, oldest first."""
-    return history_service.for_ticket(db(), ticket=readable_ticket(ticket_id))
+    """The ticket's history, oldest first (agents only)."""
+    ticket = readable_ticket(ticket_id)
+    current_agent()
+    return history_service.for_ticket(db(), ticket=ticket)
 
 
 @bp.route("/<int:ticket_id>/tasks", methods=["GET"])
 @bp.response(200, TaskSchema(many=True))
 def ticket_tasks(ticket_id: int) -> Sequence[HumanTask]:
-    """The open process tasks of the ticket."""
-    return inbox.open_tasks_of_ticket(db(), ticket=readable_ticket(ticket_id))
+    """The open process tasks of the ticket (agents only)."""
+    ticket = readable_ticket(ticket_id)
+    current_agent()
+    return inbox.open_tasks_of_ticket(db(), ticket=ticket)

@@ -129,3 +129,55 @@
     onLoad();
   }
 })();
+
+/*
+ * The process diagram on the ticket view: bpmn-js (the viewer, vendored by `make assets`)
+ * draws the BPMN XML from data-bpmn-url and marks the elements in data-current (the open
+ * tasks' BPMN ids) with the class "current".  Without JavaScript the list of current steps
+ * below the container is all there is.
+ */
+(function () {
+  "use strict";
+
+  function showDiagram() {
+    var container = document.getElementById("process-diagram");
+    if (!container || !window.BpmnJS || !window.fetch) {
+      return;
+    }
+    var current = (container.getAttribute("data-current") || "").split(/\s+/).filter(Boolean);
+    var viewer = new window.BpmnJS({ container: container });
+    fetch(container.getAttribute("data-bpmn-url"), {
+      credentials: "same-origin",
+      headers: { Accept: "application/xml" },
+    })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (xml) {
+        return viewer.importXML(xml);
+      })
+      .then(function () {
+        var canvas = viewer.get("canvas");
+        var registry = viewer.get("elementRegistry");
+        canvas.zoom("fit-viewport", "auto");
+        current.forEach(function (id) {
+          if (registry.get(id)) {
+            canvas.addMarker(id, "current");
+          }
+        });
+        container.classList.add("process-diagram--ready");
+      })
+      .catch(function () {
+        container.classList.add("process-diagram--failed");
+      });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", showDiagram);
+  } else {
+    showDiagram();
+  }
+})();

@@ -1,4 +1,4 @@
-"""The ticket view: the thread, history, process tasks and every action on a ticket."""
+"""The ticket view (thread, history, process diagram and tasks, every action) and new phone tickets."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the ticket pages and actions."""
-    from web.tickets import actions, views
+    from web.tickets import actions, phone, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(actions.bp)
+    app.register_blueprint(phone.bp)

@@ -13,13 +13,17 @@ from typing import TypeVar
 
 from flask import Blueprint, abort, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound, PermissionDenied, ValidationError
 from desk.agent.models import Agent
 from desk.article import reply as reply_service
 from desk.article import service as article_service
+from desk.article.models import Article
 from desk.article.service import AttachmentDraft
+from desk.outbox import service as outbox
+from desk.permission import service as permissions
 from desk.queue.models import Queue
 from desk.ticket import service as ticket_service
 from desk.ticket.models import State, Ticket
@@ -32,6 +36,7 @@ bp = Blueprint("ticket_actions", __name__)
 
 MAX_BODY = 100_000
 MAX_ATTACHMENTS = 20
+MAX_EMAIL = 254
 
 M = TypeVar("M", Queue, Agent, State)
 Action = Callable[[Session, Agent, Ticket], str]
@@ -250,3 +255,70 @@ def link(session: Session, agent: Agent, ticket: Ticket) -> str:
     kind = request.form.get("kind", "normal")
     ticket_service.link(session, actor=agent, source=ticket, target=target, kind=kind)
     return _("The ticket was linked to %(number)s.", number=target.number)
+
+
+def _forwarded_article(session: Session, ticket: Ticket) -> Article:
+    """The article chosen in the form, or the ticket's newest article."""
+    query = select(Article).where(Article.ticket_id == ticket.id)
+    raw = request.form.get("article", "").strip()
+    if raw:
+        query = query.where(Article.id == _int("article"))
+    found = session.scalar(query.order_by(Article.id.desc()).limit(1))
+    if found is None:
+        raise ValidationError("no article", errors={"article": ["choose an article of this ticket"]})
+    return found
+
+
+@action("forward")
+def forward(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Forward an article (default: the newest) to an e-mail address, with an optional comment.
+
+    Forwarding goes to a third party (a supplier, a specialist), not to the customer: so it
+    needs ``rw`` on the queue but not *may contact customers*, and the forwarded mail is kept
+    as an internal e-mail article, never shown to the customer.  The mail goes to the outbox
+    in the same transaction, with the ticket number in its subject.
+    """
+    permissions.require_queue(session, agent, ticket.queue, "rw")
+    to_addr = request.form.get("to", "").strip()
+    if "@" not in to_addr or len(to_addr) > MAX_EMAIL or any(ch.isspace() or ch in ",;<>" for ch in to_addr):
+        raise ValidationError("invalid address", errors={"to": ["enter one e-mail address"]})
+    comment = _text("comment", required=False).strip()
+    original = _forwarded_article(session, ticket)
+    subject = reply_service.reply_subject(ticket, f"Fwd: {original.subject or ticket.title}")
+    quoted = "\n".join(
+        (
+            "---------- Forwarded message ----------",
+            f"From: {original.from_addr}",
+            f"Date: {original.created_at.strftime('%Y-%m-%d %H:%M')} UTC",
+            f"Subject: {original.subject}",
+            *([f"To: {original.to_addr}"] if original.to_addr else []),
+            "",
+            original.body_text,
+        )
+    )
+    body = f"{comment}\n\n{quoted}" if comment else quoted
+    sender = ticket.queue.system_address or outbox.DEFAULT_SENDER
+    article = article_service.add_article(
+        session,
+        actor=agent,
+        ticket=ticket,
+        channel="email",
+        sender_type="agent",
+        visible_for_customer=False,
+        subject=subject,
+        body_text=body,
+        from_addr=sender,
+        to_addr=to_addr,
+    )
+    message = outbox.queue_mail(
+        session,
+        ticket=ticket,
+        article=article,
+        from_addr=sender,
+        to_addr=to_addr,
+        subject=subject,
+        body_text=body,
+    )
+    article.message_id = message.message_id
+    session.flush()
+    return _("The article was forwarded to %(address)s.", address=to_addr)

@@ -28,7 +28,7 @@ from desk.ticket import service as ticket_service
 from desk.ticket import states as state_service
 from desk.ticket.models import Ticket
 from engine import inbox, runtime
-from engine.models import HumanTask
+from engine.models import HumanTask, ProcessInstance
 from web.auth import login_required
 from web.auth.users import current_agent
 from web.db import get_db
@@ -166,13 +166,20 @@ def render_ticket(
                 owners.append(candidate)
             if permissions.has_queue_permission(session, candidate, ticket.queue, "ro"):
                 responsibles.append(candidate)
+    tasks = _task_views(agent, ticket, failed_task_id, submitted or {}, errors or {})
+    process = newest_instance(ticket)
     context = {
         "ticket": ticket,
         "rights": rights,
+        "process": process,
+        # The diagram marks these elements as the current position (tasks of the shown instance).
+        "current_steps": sorted(
+            {item.task.bpmn_id for item in tasks if process and item.task.instance_id == process.id}
+        ),
         "articles": articles,
         "history": history_service.for_ticket(session, ticket=ticket),
         "links": ticket_service.links_of(session, ticket=ticket),
-        "tasks": _task_views(agent, ticket, failed_task_id, submitted or {}, errors or {}),
+        "tasks": tasks,
         "show_images": show_images,
         "templates": templates,
         "chosen_template": chosen,
@@ -187,10 +194,19 @@ def render_ticket(
         "split_quotes": rendering.split_quotes,
     }
     response = Response(render_template("tickets/view.html", **context), status=status)
+    # The process diagram needs no relaxed policy: bpmn-js's viewer sets its styles through
+    # the CSSOM (element.style), which style-src does not restrict, and injects no <style>
+    # (tests/e2e/test_diagram.py checks that no CSP violation happens).
     if show_images:
         # Only this page, only when asked: remote images may load (over HTTPS).
         response.headers["Content-Security-Policy"] = CSP_WITH_REMOTE_IMAGES
     return response
+
+
+def newest_instance(ticket: Ticket) -> ProcessInstance | None:
+    """The ticket's newest process instance (the one the diagram shows), if any."""
+    instances = runtime.instances_of(get_db(), ticket=ticket)
+    return instances[-1] if instances else None
 
 
 def _cid_resolver(article: Article) -> Any:
@@ -208,6 +224,19 @@ def view(ticket_id: int) -> ResponseReturnValue:
     """The ticket with its thread, tasks, actions and history."""
     ticket = ticket_service.get_ticket(get_db(), actor=current_agent(), ticket_id=check_id(ticket_id))
     return render_ticket(ticket)
+
+
+@bp.get("/tickets/<int:ticket_id>/process.bpmn")
+@login_required
+def process_diagram(ticket_id: int) -> ResponseReturnValue:
+    """The BPMN XML of the ticket's newest process instance (for the diagram on the page)."""
+    ticket = ticket_service.get_ticket(get_db(), actor=current_agent(), ticket_id=check_id(ticket_id))
+    instance = newest_instance(ticket)
+    if instance is None:
+        abort(404)
+    response = Response(instance.process_version.bpmn_xml, mimetype="application/xml")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.get("/attachments/<int:attachment_id>")
