@@ -13,28 +13,18 @@ import re
 import secrets
 from typing import Any
 
-from core.config import get_settings
 from core.db import utcnow
 from core.errors import ValidationError
 from desk.actor import SYSTEM, Actor
 from desk.agent import service as agents
 from desk.agent.models import Agent
+from desk.article import reply
 from desk.article import service as articles
-from desk.outbox import service as outbox
 from desk.queue import service as queues
 from desk.ticket import service as tickets
 from desk.ticket import states
 from engine.registry import OperatorContext, operator
 from engine.timers import parse_duration
-
-
-def _subject(ctx: OperatorContext, text: str) -> str:
-    hook = get_settings().ticket_hook
-    return f"[{hook}{ctx.ticket.number}] {text}"
-
-
-def _sender(ctx: OperatorContext) -> str:
-    return ctx.ticket.queue.system_address or outbox.DEFAULT_SENDER
 
 
 def _agent_or_system(ctx: OperatorContext, agent_id: object) -> Actor:
@@ -121,35 +111,21 @@ def find_agent(ctx: OperatorContext, login: str | None = None) -> int | None:
 
 @operator("send_acknowledgement")
 def send_acknowledgement(ctx: OperatorContext, text: str) -> int | None:
-    """Thank the customer by mail (marked ``Auto-Submitted: auto-replied``); returns the outbox id."""
+    """Thank the customer by mail (marked ``Auto-Submitted: auto-replied``); returns the article id."""
     customer = ctx.ticket.customer_user
     if customer is None or not customer.email:
         return None
-    subject = _subject(ctx, ctx.ticket.title)
-    article = articles.add_article(
+    article = reply.mail_article(
         ctx.session,
         actor=SYSTEM,
         ticket=ctx.ticket,
-        channel="email",
-        sender_type="system",
+        to_addr=customer.email,
+        subject=reply.reply_subject(ctx.ticket, ctx.ticket.title),
+        body_text=text,
         visible_for_customer=True,
-        subject=subject,
-        body_text=text,
-        from_addr=_sender(ctx),
-        to_addr=customer.email,
-    )
-    message = outbox.queue_mail(
-        ctx.session,
-        ticket=ctx.ticket,
-        article=article,
-        from_addr=_sender(ctx),
-        to_addr=customer.email,
-        subject=subject,
-        body_text=text,
         auto_submitted="auto-replied",
     )
-    article.message_id = message.message_id
-    return message.id
+    return article.id
 
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -166,30 +142,15 @@ def forward_to_specialist(ctx: OperatorContext, to: str, question: str) -> str:
     if not isinstance(to, str) or not _EMAIL.match(to.strip()):
         raise ValidationError("invalid address", errors={"to": [f"{to!r} is not an e-mail address"]})
     token = secrets.token_hex(6)
-    subject = _subject(ctx, f"[Req#{token}] {ctx.ticket.title}")
-    body = f"{question}\n\n-- \nPlease answer by replying to this mail; keep the subject as it is."
-    article = articles.add_article(
+    reply.mail_article(
         ctx.session,
         actor=SYSTEM,
         ticket=ctx.ticket,
-        channel="email",
-        sender_type="system",
+        to_addr=to.strip(),
+        subject=reply.reply_subject(ctx.ticket, f"[Req#{token}] {ctx.ticket.title}"),
+        body_text=f"{question}\n\n-- \nPlease answer by replying to this mail; keep the subject as it is.",
         visible_for_customer=False,
-        subject=subject,
-        body_text=body,
-        from_addr=_sender(ctx),
-        to_addr=to.strip(),
     )
-    message = outbox.queue_mail(
-        ctx.session,
-        ticket=ctx.ticket,
-        article=article,
-        from_addr=_sender(ctx),
-        to_addr=to.strip(),
-        subject=subject,
-        body_text=body,
-    )
-    article.message_id = message.message_id
     return token
 
 

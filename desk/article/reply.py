@@ -1,4 +1,4 @@
-"""An agent's reply to the customer: a visible e-mail article plus the mail in the outbox.
+"""Outgoing mail of a ticket: replies, forwards and every other e-mail article with its outbox mail.
 
 The article is written by :func:`desk.article.service.add_article`, which checks ``rw`` and
 *may contact customers* and locks the ticket for the agent (OTRS auto-lock; refused while
@@ -60,22 +60,56 @@ def send_reply(
         )
     if not body_text.strip():
         raise ValidationError("empty reply", errors={"body": ["write something"]})
-    sender = ticket.queue.system_address or outbox.DEFAULT_SENDER
     full_subject = reply_subject(ticket, subject)
     answered = last_customer_article(session, ticket=ticket)
-    in_reply_to = answered.message_id if answered else None
-    references = _references(answered)
+    return mail_article(
+        session,
+        actor=actor,
+        ticket=ticket,
+        to_addr=customer.email,
+        subject=full_subject,
+        body_text=body_text,
+        visible_for_customer=True,
+        sender_type="agent",
+        in_reply_to=answered.message_id if answered else None,
+        references=_references(answered),
+        attachments=attachments,
+    )
+
+
+def mail_article(
+    session: Session,
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    to_addr: str,
+    subject: str,
+    body_text: str,
+    visible_for_customer: bool,
+    sender_type: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    auto_submitted: str | None = None,
+    attachments: Iterable[articles.AttachmentDraft] = (),
+) -> Article:
+    """An e-mail article of ``ticket`` and its mail in the outbox, in one step.
+
+    Every outgoing mail of a ticket (replies, forwards, automatic answers, process mail) goes
+    through here: the article is checked and written by ``add_article``, the mail is sent from
+    the queue's address, and the article takes the mail's Message-ID so answers thread back.
+    """
+    sender = ticket.queue.system_address or outbox.DEFAULT_SENDER
     article = articles.add_article(
         session,
         actor=actor,
         ticket=ticket,
         channel="email",
-        sender_type="agent",
-        visible_for_customer=True,
-        subject=full_subject,
+        sender_type=sender_type,
+        visible_for_customer=visible_for_customer,
+        subject=subject,
         body_text=body_text,
         from_addr=sender,
-        to_addr=customer.email,
+        to_addr=to_addr,
         in_reply_to=in_reply_to,
         references=references,
         attachments=list(attachments),
@@ -85,16 +119,50 @@ def send_reply(
         ticket=ticket,
         article=article,
         from_addr=sender,
-        to_addr=customer.email,
-        subject=full_subject,
+        to_addr=to_addr,
+        subject=subject,
         body_text=body_text,
         in_reply_to=in_reply_to,
         references=references,
+        auto_submitted=auto_submitted,
     )
-    # Replies to this mail then thread back to the ticket by In-Reply-To.
     article.message_id = message.message_id
     session.flush()
     return article
+
+
+def forward_article(
+    session: Session, *, actor: Actor, ticket: Ticket, original: Article, to_addr: str, comment: str = ""
+) -> Article:
+    """Forward ``original`` to a third party as an internal e-mail article.
+
+    Needs ``rw`` only: a third party is not the customer, so *may contact customers* does not
+    apply (the forward stays invisible to the customer).
+    """
+    permissions.require_queue(session, actor, ticket.queue, "rw")
+    if original.ticket_id != ticket.id:
+        raise ValidationError("no article", errors={"article": ["choose an article of this ticket"]})
+    quoted = "\n".join(
+        (
+            "---------- Forwarded message ----------",
+            f"From: {original.from_addr}",
+            f"Date: {original.created_at.strftime('%Y-%m-%d %H:%M')} UTC",
+            f"Subject: {original.subject}",
+            *([f"To: {original.to_addr}"] if original.to_addr else []),
+            "",
+            original.body_text,
+        )
+    )
+    return mail_article(
+        session,
+        actor=actor,
+        ticket=ticket,
+        to_addr=to_addr,
+        subject=reply_subject(ticket, f"Fwd: {original.subject or ticket.title}"),
+        body_text=f"{comment}\n\n{quoted}" if comment else quoted,
+        visible_for_customer=False,
+        sender_type="agent",
+    )
 
 
 def _references(answered: Article | None) -> str | None:

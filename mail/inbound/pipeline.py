@@ -16,9 +16,9 @@ from email.policy import compat32
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.config import get_settings
 from core.db import utcnow
 from desk.actor import SYSTEM
+from desk.article import reply
 from desk.article import service as articles
 from desk.article.models import Article
 from desk.article.service import AttachmentDraft
@@ -26,7 +26,6 @@ from desk.blob import service as blobs
 from desk.customer import service as customers
 from desk.customer.models import CustomerUser
 from desk.history import service as history
-from desk.outbox import service as outbox
 from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
 from desk.template import service as templates
@@ -367,34 +366,18 @@ def _auto_respond(session: Session, parsed: ParsedMail, ticket: Ticket, kind: st
         return
     context = templates.template_context(ticket, None)
     subject = " ".join(templates.render(response.subject, context).split())
-    hook = f"[{get_settings().ticket_hook}{ticket.number}]"
     if ticket.number not in subject:
-        subject = f"{hook} {subject}"
-    body = templates.render(response.text, context)
-    sender = ticket.queue.system_address or outbox.DEFAULT_SENDER
+        subject = reply.reply_subject(ticket, subject)
     references = " ".join([*parsed.references, *([parsed.message_id] if parsed.message_id else [])]) or None
-    article = articles.add_article(
+    reply.mail_article(
         session,
         actor=SYSTEM,
         ticket=ticket,
-        channel="email",
-        sender_type="system",
+        to_addr=recipient,
+        subject=subject,
+        body_text=templates.render(response.text, context),
         visible_for_customer=True,
-        subject=subject,
-        body_text=body,
-        from_addr=sender,
-        to_addr=recipient,
-    )
-    message = outbox.queue_mail(
-        session,
-        ticket=ticket,
-        article=article,
-        from_addr=sender,
-        to_addr=recipient,
-        subject=subject,
-        body_text=body,
         in_reply_to=parsed.message_id,
         references=references,
         auto_submitted="auto-replied",
     )
-    article.message_id = message.message_id

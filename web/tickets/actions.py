@@ -22,7 +22,6 @@ from desk.article import reply as reply_service
 from desk.article import service as article_service
 from desk.article.models import Article
 from desk.article.service import AttachmentDraft
-from desk.outbox import service as outbox
 from desk.permission import service as permissions
 from desk.queue.models import Queue
 from desk.ticket import service as ticket_service
@@ -284,41 +283,7 @@ def forward(session: Session, agent: Agent, ticket: Ticket) -> str:
         raise ValidationError("invalid address", errors={"to": ["enter one e-mail address"]})
     comment = _text("comment", required=False).strip()
     original = _forwarded_article(session, ticket)
-    subject = reply_service.reply_subject(ticket, f"Fwd: {original.subject or ticket.title}")
-    quoted = "\n".join(
-        (
-            "---------- Forwarded message ----------",
-            f"From: {original.from_addr}",
-            f"Date: {original.created_at.strftime('%Y-%m-%d %H:%M')} UTC",
-            f"Subject: {original.subject}",
-            *([f"To: {original.to_addr}"] if original.to_addr else []),
-            "",
-            original.body_text,
-        )
+    reply_service.forward_article(
+        session, actor=agent, ticket=ticket, original=original, to_addr=to_addr, comment=comment
     )
-    body = f"{comment}\n\n{quoted}" if comment else quoted
-    sender = ticket.queue.system_address or outbox.DEFAULT_SENDER
-    article = article_service.add_article(
-        session,
-        actor=agent,
-        ticket=ticket,
-        channel="email",
-        sender_type="agent",
-        visible_for_customer=False,
-        subject=subject,
-        body_text=body,
-        from_addr=sender,
-        to_addr=to_addr,
-    )
-    message = outbox.queue_mail(
-        session,
-        ticket=ticket,
-        article=article,
-        from_addr=sender,
-        to_addr=to_addr,
-        subject=subject,
-        body_text=body,
-    )
-    article.message_id = message.message_id
-    session.flush()
     return _("The article was forwarded to %(address)s.", address=to_addr)
