@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -50,3 +51,13 @@ def queue_mail(
     session.add(message)
     session.flush()
     return message
+
+
+def delivery_by_article(session: Session, *, ticket: Ticket) -> dict[int, OutboxMessage]:
+    """The outbox row of each of the ticket's articles that was sent as mail, by article id."""
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.ticket_id == ticket.id, OutboxMessage.article_id.is_not(None))
+        .order_by(OutboxMessage.id)
+    )
+    return {row.article_id: row for row in rows if row.article_id is not None}

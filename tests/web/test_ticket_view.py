@@ -318,3 +318,45 @@ def test_a_task_claimed_by_someone_else_shows_who(client, login, session, agent,
 
     assert "Claimed by Ada Admin" in page
     assert ">Complete</button>" not in page
+
+
+def test_the_delivery_state_of_sent_mail_is_shown_on_the_ticket(client, login, session):
+    from desk.article import reply
+
+    ticket = ticket_titled(session, "I forgot my password")
+    waiting = reply.mail_article(
+        session,
+        actor=SYSTEM,
+        ticket=ticket,
+        to_addr="john.doe@acme.example",
+        subject="Still waiting",
+        body_text="One",
+        visible_for_customer=True,
+    )
+    failed = reply.mail_article(
+        session,
+        actor=SYSTEM,
+        ticket=ticket,
+        to_addr="nobody@nowhere.example",
+        subject="Bounced",
+        body_text="Two",
+        visible_for_customer=False,
+    )
+    from desk.outbox.models import OutboxMessage
+
+    row = session.scalars(select(OutboxMessage).where(OutboxMessage.article_id == failed.id)).one()
+    row.status, row.last_error, row.attempts, row.next_attempt_at = (
+        "failed",
+        "550 5.1.1 No such user",
+        1,
+        None,
+    )
+    session.flush()
+    login("admin")
+
+    html = client.get(f"/tickets/{ticket.id}").text
+
+    waiting_part = html[html.index(f'id="article-{waiting.id}"') :]
+    assert "Waiting in the outbox" in waiting_part.split("</article>")[0]
+    failed_part = html[html.index(f'id="article-{failed.id}"') :].split("</article>")[0]
+    assert "Delivery failed: 550 5.1.1 No such user" in failed_part

@@ -21,6 +21,7 @@ from desk.article import attachments as attachment_service
 from desk.article import service as article_service
 from desk.article.models import Article
 from desk.history import service as history_service
+from desk.outbox import service as outbox_service
 from desk.permission import service as permissions
 from desk.queue import service as queue_service
 from desk.template import service as template_service
@@ -177,6 +178,8 @@ def render_ticket(
             {item.task.bpmn_id for item in tasks if process and item.task.instance_id == process.id}
         ),
         "articles": articles,
+        # Delivery state of each mail we sent (queued, sent, or failed with the reason).
+        "deliveries": outbox_service.delivery_by_article(session, ticket=ticket),
         "history": history_service.for_ticket(session, ticket=ticket),
         "links": ticket_service.links_of(session, ticket=ticket),
         "tasks": tasks,
