@@ -433,20 +433,21 @@ def mail_account_add(
 ) -> None:
     """Add an IMAP mailbox to fetch."""
     from core.db import session_scope
-    from mail.models import MailAccount
+    from desk.actor import SYSTEM
+    from mail.accounts import create_account
 
     with session_scope() as session:
-        session.add(
-            MailAccount(
-                name=name,
-                host=host,
-                port=port,
-                use_ssl=not no_ssl,
-                username=username,
-                password=password,
-                folder=folder,
-                processed_folder=processed_folder,
-            )
+        create_account(
+            session,
+            actor=SYSTEM,
+            name=name,
+            host=host,
+            port=port,
+            use_ssl=not no_ssl,
+            username=username,
+            password=password,
+            folder=folder,
+            processed_folder=processed_folder,
         )
     click.echo(f"mailbox {name} added")
 

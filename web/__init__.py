@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core import jobs
 from core.config import Settings, get_settings
 from core.db import get_engine, make_sessionmaker
-from web import api, auth, dashboard, db, errors, i18n, inbox, search, security, tickets
+from web import admin, api, auth, dashboard, db, errors, i18n, inbox, search, security, tickets
 from web.auth.limiter import LoginLimiter, make_login_limiter
 
 __all__ = ["create_app"]
@@ -77,6 +77,7 @@ def create_app(
     inbox.init_app(app)
     tickets.init_app(app)
     search.init_app(app)
+    admin.init_app(app)
     api.init_app(app)
     # Last: its after-request hook (the commit) then runs first, and a response it replaces
     # (a lost race turns into a 409 page) still gets the security headers.

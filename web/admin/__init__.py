@@ -1,0 +1,13 @@
+"""Administration pages (so far: the IMAP mailboxes)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the administration pages."""
+    from web.admin.views import admin_link, bp
+
+    app.register_blueprint(bp)
+    app.context_processor(admin_link)
