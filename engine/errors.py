@@ -36,3 +36,15 @@ class ProcessError(Conflict):
     """The process instance cannot go on (an operator or expression failed at run time)."""
 
     code = "process_error"
+
+
+class TaskClaimed(Conflict):
+    """Another agent holds the task (claimed it first); the message names them."""
+
+    code = "task_claimed"
+
+
+class TaskChanged(Conflict):
+    """The task row changed between reading and writing it (a lost race); reload and retry."""
+
+    code = "task_changed"

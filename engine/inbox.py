@@ -2,7 +2,9 @@
 
 No workflow is deserialized here.  An agent sees a task when it is named for them, or for
 one of their roles, or for a queue (or the ticket's current queue) on which they hold
-``rw`` — unless the four-eyes rule excludes them.  Observers and inactive agents see none.
+``rw`` — and only when they may read the task's ticket (``ro`` on its current queue), and
+unless the four-eyes rule excludes them.  Observers and inactive agents see none.  This is
+:func:`engine.runtime.is_candidate` as a SQL condition.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ def candidate_condition(session: Session, agent: Agent) -> ColumnElement[bool]:
     if agent.read_only or not agent.active:
         return false()
     rw_queues = permissions.queue_ids_with(session, agent, "rw")
+    readable = permissions.queue_ids_with(session, agent, "ro")
+    if not readable:
+        return false()
     role_ids = [role.id for role in agent.roles if role.valid]
     unnamed = HumanTask.candidate_agent_id.is_(None)
     by_queue = and_(
@@ -38,6 +43,8 @@ def candidate_condition(session: Session, agent: Agent) -> ColumnElement[bool]:
     )
     return and_(
         HumanTask.state == "open",
+        # A task never shows its ticket's number and title to someone who may not read it.
+        Ticket.queue_id.in_(readable),
         or_(HumanTask.excluded_agent_id.is_(None), HumanTask.excluded_agent_id != agent.id),
         or_(
             HumanTask.candidate_agent_id == agent.id,

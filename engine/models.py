@@ -104,6 +104,9 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped by every claim, release and completion: these are conditional updates on it,
+    # so of two agents racing for one task exactly one wins.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     instance: Mapped[ProcessInstance] = relationship()
     ticket: Mapped[Ticket] = relationship()

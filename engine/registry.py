@@ -1,14 +1,16 @@
 """What diagrams may call: service-task operators and the lane rules, registered by name.
 
-The Python behind the diagrams lives in :mod:`processes`, which registers its operators
-here with :func:`operator` and its lane rules with :func:`set_lane_resolver`.  The engine
-only looks names up, so a diagram can call nothing that is not registered, and an unknown
-operator is a validation error when the diagram is deployed.
+The Python behind the diagrams lives in :mod:`processes`, which declares its operators with
+:func:`operator` and its lane rules with :func:`set_lane_resolver`; the composition root
+(``ticketflow.bootstrap()``) loads those declarations in every process.  The engine never
+imports ``processes``: it only looks names up, so a diagram can call nothing that is not
+registered, and an unknown operator is a validation error when the diagram is deployed.  A
+lookup in a process that was never composed fails with a message saying so, rather than
+calling a known operator unknown.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,13 +18,11 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from core.composition import require_composed
 from desk.ticket.models import Ticket
 
 # The task-data key in which the runtime records who completed a user task.
 COMPLETED_BY = "completed_by_agent_id"
-
-# Named, not imported at the top: ``engine`` does not depend on ``processes``.
-PROCESS_MODULES = ("processes.operators", "processes.lanes")
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ _lane_resolver: list[LaneResolver] = []
 
 
 def set_lane_resolver(resolver: LaneResolver) -> LaneResolver:
-    """Install the lane rules (``processes.lanes`` does this on import)."""
+    """Install the lane rules (``processes.lanes`` declares them; bootstrap loads it)."""
     _lane_resolver[:] = [resolver]
     return resolver
 
@@ -133,13 +133,6 @@ def resolve_lane(
     return _lane_resolver[0](session, ticket=ticket, lane=lane, properties=properties, data=data)
 
 
-_loaded: list[bool] = []
-
-
 def load() -> None:
-    """Import the modules that register operators and lane rules (once)."""
-    if _loaded:
-        return
-    _loaded.append(True)
-    for module in PROCESS_MODULES:
-        importlib.import_module(module)
+    """Make sure the operators and lane rules are registered (by the composition root)."""
+    require_composed("the process engine's operator and lane registry")

@@ -24,11 +24,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from core.errors import NotFound, PermissionDenied, TicketflowError
+from core.errors import NotFound, PermissionDenied, TicketflowError, ValidationError
 from desk.actor import Actor, SystemActor, actor_label
 from desk.agent.models import Agent
 from desk.history import service as history
@@ -37,7 +37,7 @@ from desk.ticket import service as tickets
 from desk.ticket.errors import TicketLocked
 from desk.ticket.models import Ticket
 from engine import definitions, registry, serialization
-from engine.errors import ProcessError, TaskAlreadyDone
+from engine.errors import ProcessError, TaskAlreadyDone, TaskChanged, TaskClaimed
 from engine.forms import validate_form
 from engine.models import HumanTask, ProcessInstance, ProcessMessage
 from engine.scripting import TicketflowScriptEngine
@@ -112,18 +112,22 @@ def start(
 
 
 def claim(session: Session, *, actor: Actor, task_id: int) -> HumanTask:
-    """Take a task; the ticket is locked for the agent too when nobody holds its lock."""
-    task = _open_task(session, task_id)
+    """Take a task; the ticket is locked for the agent too when nobody holds its lock.
+
+    Atomic: the instance row is locked first and the claim is a conditional update on
+    ``HumanTask.version``, so of two agents claiming at once (or a claim racing a completion)
+    exactly one wins; the other gets :class:`TaskClaimed` (or :class:`TaskAlreadyDone`)
+    naming the winner.
+    """
     agent = _require_agent(actor)
+    task = _open_task(session, task_id, agent)
     require_candidate(session, agent, task)
-    if task.claimed_by_id not in (None, agent.id):
-        holder = session.get(Agent, task.claimed_by_id)
-        raise TaskAlreadyDone(
-            f"this task is already claimed by {actor_label(holder) if holder else 'someone'}"
-        )
-    task.claimed_by_id = agent.id
-    task.claimed_at = utcnow()
-    session.flush()
+    _require_open(session, task)
+    if task.claimed_by_id == agent.id:
+        return task
+    if task.claimed_by_id is not None:
+        raise TaskClaimed(f"this task is already claimed by {_holder(session, task)}")
+    _update_task(session, task, claimed_by_id=agent.id, claimed_at=utcnow())
     ticket = task.ticket
     if not ticket.is_locked and permissions.has_queue_permission(session, agent, ticket.queue, "rw"):
         # Someone may lock it meanwhile; the claim stands on its own.
@@ -133,77 +137,103 @@ def claim(session: Session, *, actor: Actor, task_id: int) -> HumanTask:
 
 
 def release(session: Session, *, actor: Actor, task_id: int) -> HumanTask:
-    """Give a claimed task back to its candidates (the claimer, or rw on the ticket's queue)."""
-    task = _open_task(session, task_id)
+    """Give a claimed task back to its candidates.
+
+    The claimer may release it, and so may an agent with ``rw`` on the ticket's queue (a
+    colleague or lead taking back a forgotten claim); observers never.  Like a claim it is a
+    conditional update under the instance lock.
+    """
+    task = _open_task(session, task_id, actor)
+    if isinstance(actor, Agent) and task.claimed_by_id != actor.id:
+        if actor.read_only or not actor.active:
+            raise PermissionDenied(f"{actor.login} cannot work on tasks")
+        may_release = permissions.has_queue_permission(session, actor, task.ticket.queue, "rw")
+        if not may_release and not (task.claimed_by_id is None and is_candidate(session, actor, task)):
+            raise PermissionDenied(
+                "only the agent who claimed this task or an agent with rw on its queue may release it"
+            )
+    elif not isinstance(actor, Agent | SystemActor):
+        raise PermissionDenied("only agents work on tasks")
+    _require_open(session, task)
     if task.claimed_by_id is None:
         return task
-    if not (isinstance(actor, Agent) and actor.id == task.claimed_by_id):
-        permissions.require_queue(session, actor, task.ticket.queue, "rw")
-    task.claimed_by_id = None
-    task.claimed_at = None
-    session.flush()
+    _update_task(session, task, claimed_by_id=None, claimed_at=None)
     return task
 
 
 def complete_task(
     session: Session, *, actor: Actor, task_id: int, data: Mapping[str, Any] | None = None
 ) -> ProcessInstance:
-    """Complete a user task with its form data and run the process on to its next wait."""
-    row = session.get(HumanTask, task_id)
-    if row is None:
-        raise NotFound("no such task")
-    instance = _lock(session, row.instance_id)
-    session.refresh(row)  # its state as of now, after we hold the lock
-    if row.state != "open":
-        raise TaskAlreadyDone(_done_message(session, row))
-    agent_id: int | None = None
-    if not isinstance(actor, SystemActor):
-        agent = _require_agent(actor)
+    """Complete a user task with its form data and run the process on to its next wait.
+
+    All or nothing: the run happens in a savepoint, so a refused completion (invalid form
+    data, a consultant who cannot read the ticket, an operator that fails) leaves the
+    session as it was even when the caller goes on and commits.
+    """
+    agent: Agent | None = None if isinstance(actor, SystemActor) else _require_agent(actor)
+    row = _open_task(session, task_id, actor)
+    if agent is not None:
         require_candidate(session, agent, row)
-        if row.claimed_by_id not in (None, agent.id):
-            holder = session.get(Agent, row.claimed_by_id)
-            raise TaskAlreadyDone(f"this task is claimed by {actor_label(holder) if holder else 'someone'}")
-        agent_id = agent.id
+    _require_open(session, row)
+    if agent is not None and row.claimed_by_id not in (None, agent.id):
+        raise TaskClaimed(f"this task is claimed by {_holder(session, row)}")
+    agent_id = agent.id if agent is not None else None
+    instance = row.instance
     form = instance.forms.get(row.form) if row.form else None
     clean = validate_form(form, dict(data or {}))
     ticket = instance.ticket
-    workflow = serialization.loads(instance.workflow_json, _engine(session, instance, ticket))
-    spiff_task = workflow.get_task_from_id(UUID(row.task_guid))
-    if spiff_task is None or spiff_task.state != TaskState.READY:
-        raise TaskAlreadyDone("this task is no longer waiting for anyone")
+    with session.begin_nested():
+        workflow = serialization.loads(instance.workflow_json, _engine(session, instance, ticket))
+        spiff_task = workflow.get_task_from_id(UUID(row.task_guid))
+        if spiff_task is None or spiff_task.state != TaskState.READY:
+            raise TaskAlreadyDone("this task is no longer waiting for anyone")
 
-    def step() -> None:
-        spiff_task.set_data(**clean, **{COMPLETED_BY: agent_id})
-        spiff_task.run()
-        engine_steps(workflow)
+        def step() -> None:
+            spiff_task.set_data(**clean, **{COMPLETED_BY: agent_id})
+            spiff_task.run()
+            engine_steps(workflow)
 
-    # Marked before the run so the projection rebuild counts it as done, not as cancelled;
-    # put back if the run fails, so a caller that commits anyway saves no half-done task.
-    row.state, row.completed_by_id, row.completed_at = "completed", agent_id, utcnow()
-    try:
+        # Marked (and its version bumped) before the run, so the projection rebuild counts it
+        # as done, not as cancelled.
+        _update_task(session, row, state="completed", completed_by_id=agent_id, completed_at=utcnow())
         _run(session, instance, workflow, ticket, step)
-    except BaseException:
-        row.state, row.completed_by_id, row.completed_at = "open", None, None
-        raise
-    history.record(
-        session, ticket=ticket, actor=actor, type="TaskCompleted", new=row.name, comment=_summary(clean)
-    )
+        history.record(
+            session, ticket=ticket, actor=actor, type="TaskCompleted", new=row.name, comment=_summary(clean)
+        )
     return instance
 
 
 def require_candidate(session: Session, agent: Agent, task: HumanTask) -> None:
-    """Raise unless ``agent`` may work on ``task`` (lane, role, named agent, four-eyes rule)."""
+    """Raise unless ``agent`` may work on ``task`` (lane, role, named agent, four-eyes rule).
+
+    An agent who cannot read the task's ticket learns nothing, not even that the task
+    exists (:class:`NotFound`); one who can read it but is no candidate is refused without
+    the task's details (:class:`PermissionDenied`).  The agent who completed a task passes
+    while they can read the ticket, so a second try of theirs is told it is done.
+    """
+    if is_candidate(session, agent, task):
+        return
+    if task.state != "open" and task.completed_by_id == agent.id and not agent.read_only:
+        if permissions.can_read_ticket(session, agent, task.ticket):
+            return
+    if not permissions.can_read_ticket(session, agent, task.ticket):
+        raise NotFound("no such task")
     if agent.read_only or not agent.active:
         raise PermissionDenied(f"{agent.login} cannot work on tasks")
     if task.excluded_agent_id == agent.id:
         raise PermissionDenied("you asked for this; another agent has to decide it")
-    if not is_candidate(session, agent, task):
-        raise PermissionDenied(f"the task {task.name!r} is not for {agent.login}")
+    raise PermissionDenied(f"this task is not for {agent.login}")
 
 
 def is_candidate(session: Session, agent: Agent, task: HumanTask) -> bool:
-    """True when the task's lane rules name ``agent``."""
-    if task.excluded_agent_id == agent.id:
+    """True when the task's lane rules name ``agent`` and they may read the ticket (``ro``).
+
+    Observers and inactive agents are never candidates; neither is the agent the four-eyes
+    rule excludes.
+    """
+    if agent.read_only or not agent.active or task.excluded_agent_id == agent.id:
+        return False
+    if not permissions.has_queue_permission(session, agent, task.ticket.queue, "ro"):
         return False
     if task.candidate_agent_id is not None:
         return task.candidate_agent_id == agent.id
@@ -226,22 +256,25 @@ def deliver_message(
     name: str,
     payload: Mapping[str, Any] | None = None,
     correlation: Mapping[str, Any] | None = None,
+    instance_id: int | None = None,
 ) -> ProcessMessage:
     """Hand a message (``customer_replied``, ``specialist_replied`` …) to the waiting process.
 
     ``correlation`` maps task-data names to the values the waiting task must hold (e.g. the
-    request token of a specialist forward).  The message is recorded either way: delivered,
-    or unmatched when nothing waits for it, so it is never lost silently.
+    request token of a specialist forward); ``instance_id`` limits the delivery to that one
+    instance (ticket events go to each process in turn).  The message is recorded either way:
+    delivered, or unmatched when nothing waits for it, so it is never lost silently.
     """
     payload = dict(payload or {})
     correlation = dict(correlation or {})
-    candidates = session.scalars(
-        select(ProcessInstance.id)
-        .where(ProcessInstance.ticket_id == ticket.id, ProcessInstance.status == "running")
-        .order_by(ProcessInstance.id)
-    ).all()
-    for instance_id in candidates:
-        instance = _lock(session, instance_id)
+    query = select(ProcessInstance.id).where(
+        ProcessInstance.ticket_id == ticket.id, ProcessInstance.status == "running"
+    )
+    if instance_id is not None:
+        query = query.where(ProcessInstance.id == instance_id)
+    candidates = session.scalars(query.order_by(ProcessInstance.id)).all()
+    for candidate_id in candidates:
+        instance = _lock(session, candidate_id)
         if instance.status != "running" or name not in (instance.waiting_messages or []):
             continue
         workflow = serialization.loads(instance.workflow_json, _engine(session, instance, ticket))
@@ -335,13 +368,50 @@ def _lock(session: Session, instance_id: int) -> ProcessInstance:
     return instance
 
 
-def _open_task(session: Session, task_id: int) -> HumanTask:
+def _open_task(session: Session, task_id: int, actor: Actor) -> HumanTask:
+    """The task, its instance locked and its row read again under that lock.
+
+    Every change of a task row (claim, release, completion, the projection rebuild) happens
+    under its instance's row lock, so they are serialised; an agent who cannot read the
+    ticket gets :class:`NotFound` before anything about the task is revealed.
+    """
     task = session.get(HumanTask, task_id)
     if task is None:
         raise NotFound("no such task")
+    if not permissions.can_read_ticket(session, actor, task.ticket):
+        raise NotFound("no such task")
+    _lock(session, task.instance_id)
+    session.refresh(task)  # its state as of now, after we hold the lock
+    return task
+
+
+def _require_open(session: Session, task: HumanTask) -> None:
     if task.state != "open":
         raise TaskAlreadyDone(_done_message(session, task))
-    return task
+
+
+def _holder(session: Session, task: HumanTask) -> str:
+    holder = session.get(Agent, task.claimed_by_id) if task.claimed_by_id else None
+    return actor_label(holder) if holder else "someone"
+
+
+def _update_task(session: Session, task: HumanTask, **values: Any) -> None:
+    """Write ``values`` to the task if its version is still the one read; bump the version.
+
+    The instance lock already serialises the writers; the condition keeps a writer that
+    bypassed it (or read the row before it) from overwriting a newer state.
+    """
+    result = session.execute(
+        update(HumanTask)
+        .where(HumanTask.id == task.id, HumanTask.version == task.version)
+        .values(version=HumanTask.version + 1, **values)
+        .execution_options(synchronize_session="fetch")
+    )
+    if getattr(result, "rowcount", 1) != 1:
+        session.refresh(task)
+        if task.state != "open":
+            raise TaskAlreadyDone(_done_message(session, task))
+        raise TaskChanged("someone else changed this task in the meantime; reload and retry")
 
 
 def _require_agent(actor: Actor) -> Agent:
@@ -408,6 +478,15 @@ def run_step(step: Any) -> None:
         raise
     except SpiffWorkflowException as exc:
         cause = _our_cause(exc)
+        if isinstance(cause, PermissionDenied):
+            # An operator acting as the agent who completed the task (e.g. a forward to the
+            # customer by an agent who may not contact customers): the agent's refusal, a 403.
+            raise cause from None
+        if type(cause) is ValidationError:
+            # Input the agent can correct (e.g. a consultant's login that names nobody): a
+            # 422 for the form that gave it.  The engine's own validation errors (an unsafe
+            # expression) are subclasses and stay process errors.
+            raise ValidationError(f"{_task_label(exc)}{cause.message}", errors=cause.errors) from None
         if cause is not None:
             raise ProcessError(f"{_task_label(exc)}{cause.message}") from None
         raise ProcessError(f"{_task_label(exc)}{exc}") from None
@@ -473,9 +552,31 @@ def _definitions(task: Any) -> Iterable[Any]:
     return [definition]
 
 
+def _event_subprocess_messages(workflow: BpmnWorkflow) -> list[Any]:
+    """The message definitions that start an event subprocess of the running process.
+
+    SpiffWorkflow lists these nowhere as waiting (the subprocess is only created when its
+    message comes), so they are read from the process's start task (e.g. ``ticket_closed``).
+    """
+    if workflow.is_completed():
+        return []
+    found: list[Any] = []
+    for name in getattr(workflow.spec.start, "trigger_specs", []):
+        spec = workflow.subprocess_specs.get(name)
+        for start in getattr(spec, "bpmn_start_events", []) if spec is not None else []:
+            definition = start.event_definition
+            inner = (
+                definition.event_definitions
+                if isinstance(definition, MultipleEventDefinition)
+                else [definition]
+            )
+            found.extend(d for d in inner if isinstance(d, MessageEventDefinition))
+    return found
+
+
 def _waits(workflow: BpmnWorkflow) -> tuple[list[datetime], set[str]]:
     timers: list[datetime] = []
-    messages: set[str] = set()
+    messages: set[str] = {d.name for d in _event_subprocess_messages(workflow)}
     for task in list(workflow.event_manager.tasks.values()):
         for definition in _definitions(task):
             if isinstance(definition, MessageEventDefinition):
@@ -501,6 +602,10 @@ def _waiting_message(workflow: BpmnWorkflow, name: str, correlation: Mapping[str
                 and definition.name == name
                 and all(task.data.get(key) == value for key, value in correlation.items())
             ):
+                return definition
+    if not correlation:
+        for definition in _event_subprocess_messages(workflow):
+            if definition.name == name:
                 return definition
     return None
 
@@ -547,3 +652,37 @@ def _rebuild_tasks(
             )
         )
     session.flush()
+
+
+# --- ending from outside ---------------------------------------------------------------
+
+
+def terminate(session: Session, *, instance: ProcessInstance, actor: Actor, reason: str) -> bool:
+    """End a running instance that does not end itself (a diagram without a close handler).
+
+    Every open task of the instance and of the processes it called is cancelled, so it leaves
+    the inbox; the instance becomes *cancelled* with ``reason`` kept in ``error`` and in the
+    ticket's history.  False when the instance had already ended (nothing to do).
+    """
+    locked = _lock(session, instance.id)
+    if locked.status != "running":
+        return False
+    ticket = locked.ticket
+    workflow = serialization.loads(locked.workflow_json, _engine(session, locked, ticket))
+    # BpmnWorkflow.cancel cancels the subworkflows of call activities too.
+    _run(session, locked, workflow, ticket, workflow.cancel)
+    locked.status = "cancelled"
+    locked.error = reason[:4000]
+    locked.next_timer_due = None
+    locked.waiting_messages = []
+    session.flush()
+    history.record(
+        session,
+        ticket=ticket,
+        actor=actor,
+        type="ProcessEnd",
+        old=f"{locked.process_version.name} (version {locked.process_version.version})",
+        new="cancelled",
+        comment=reason[:500],
+    )
+    return True

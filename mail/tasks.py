@@ -116,7 +116,6 @@ def fetch_mailboxes() -> None:
     fetch_all()
 
 
-@event.listens_for(Session, "after_flush")
 def _send_new_outbox_rows(session: Session, _context: Any) -> None:
     # Outbox rows are written by desk and engine code that knows nothing of delivery: every
     # new row gets its delivery job, sent once the transaction commits.
@@ -125,3 +124,14 @@ def _send_new_outbox_rows(session: Session, _context: Any) -> None:
             enqueue(session, deliver_outbox_job, outbox_id=obj.id)
         elif isinstance(obj, RawMail):
             enqueue(session, process_raw_mail_job, raw_mail_id=obj.id)
+
+
+def install_listeners() -> None:
+    """Give every new outbox row and raw mail its job after commit (idempotent).
+
+    Called by the composition root, so the behaviour does not depend on whether something
+    happened to import this module; the periodic sweeps cover whatever a process without
+    the listener (or a lost message) leaves behind.
+    """
+    if not event.contains(Session, "after_flush", _send_new_outbox_rows):
+        event.listen(Session, "after_flush", _send_new_outbox_rows)

@@ -1,5 +1,6 @@
 """The Python behind the BPMN processes: service-task operators and lane rules.
 
-Importing :mod:`processes.operators` and :mod:`processes.lanes` registers them with
-:mod:`engine.registry`; the engine imports them by name when it first needs them.
+:mod:`processes.operators` and :mod:`processes.lanes` declare them against
+:mod:`engine.registry`; the composition root (``ticketflow.bootstrap()``) loads both in every
+process.  The engine never imports this package.
 """

@@ -12,6 +12,13 @@ In order, the first rule that applies decides:
 Property ``excludedAgentVariable`` names the variable of an agent who may not do the task
 (the four-eyes rule of an authorization).  Queue candidates are the agents with ``rw`` on
 the queue's group.
+
+Every candidate must be able to read the ticket: an agent named through
+``candidateAgentVariable`` who cannot (no ``ro`` on the ticket's queue), or who cannot work on
+tasks at all (an observer, a deactivated agent), is refused with a :class:`ValidationError`
+listing the agents who could (those the other rules would pick and who may read the
+ticket).  The task is built while the step that named the agent completes, so that
+completion fails and changes nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.errors import ValidationError
 from desk.agent.models import Agent, Role
+from desk.permission import service as permissions
 from desk.queue.models import Queue
 from desk.ticket.models import Ticket
 from engine.registry import Candidates, set_lane_resolver
@@ -63,6 +72,11 @@ def resolve(
     excluded = _agent_from(data, properties.get("excludedAgentVariable"), session)
     agent_id = _agent_from(data, properties.get("candidateAgentVariable"), session)
     if agent_id is not None:
+        named = session.get(Agent, agent_id)
+        if named is not None and not _may_work_on(session, named, ticket):
+            others = {k: v for k, v in properties.items() if k != "candidateAgentVariable"}
+            fallback = resolve(session, ticket=ticket, lane=lane, properties=others, data=data)
+            raise _cannot_read(session, named, ticket, fallback)
         return Candidates(agent_id=agent_id, excluded_agent_id=excluded)
     if properties.get("candidateRole"):
         role_id = _role_id(session, properties["candidateRole"])
@@ -83,3 +97,46 @@ def resolve(
         return Candidates(queue_id=queue_id, excluded_agent_id=excluded)
     log.warning("lane %r matches no role or queue; the task goes to the ticket's queue", name)
     return Candidates(follows_ticket_queue=True, excluded_agent_id=excluded)
+
+
+# At most this many names in the refusal; the rest are counted.
+MAX_NAMED = 20
+
+
+def _may_work_on(session: Session, agent: Agent, ticket: Ticket) -> bool:
+    return (
+        agent.active
+        and not agent.read_only
+        and permissions.has_queue_permission(session, agent, ticket.queue, "ro")
+    )
+
+
+def could_do(session: Session, *, ticket: Ticket, candidates: Candidates) -> list[Agent]:
+    """The agents ``candidates`` names who may read ``ticket`` and work on tasks, by login."""
+    queue = session.get(Queue, candidates.queue_id) if candidates.queue_id is not None else ticket.queue
+    result = []
+    for agent in session.scalars(select(Agent).order_by(Agent.login)):
+        if agent.id == candidates.excluded_agent_id or not _may_work_on(session, agent, ticket):
+            continue
+        if candidates.role_id is not None:
+            chosen = any(role.id == candidates.role_id and role.valid for role in agent.roles)
+        else:
+            chosen = queue is not None and permissions.has_queue_permission(session, agent, queue, "rw")
+        if chosen:
+            result.append(agent)
+    return result
+
+
+def _cannot_read(session: Session, named: Agent, ticket: Ticket, fallback: Candidates) -> ValidationError:
+    if not named.active or named.read_only:
+        why = f"{named.login} cannot work on tasks"
+    else:
+        why = f"{named.login} may not read ticket {ticket.number} (queue {ticket.queue.name})"
+    logins = [agent.login for agent in could_do(session, ticket=ticket, candidates=fallback)]
+    if not logins:
+        who = "nobody who may read the ticket can take it"
+    else:
+        more = f" and {len(logins) - MAX_NAMED} more" if len(logins) > MAX_NAMED else ""
+        who = "agents who could: " + ", ".join(logins[:MAX_NAMED]) + more
+    message = f"{why}; {who}"
+    return ValidationError(message, errors={"_form": [message]})

@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 
 from core.db import utcnow
-from core.errors import ValidationError
+from core.errors import NotFound, ValidationError
 from desk.actor import SYSTEM, Actor
 from desk.agent import service as agents
 from desk.agent.models import Agent
@@ -23,8 +23,9 @@ from desk.article import service as articles
 from desk.queue import service as queues
 from desk.ticket import service as tickets
 from desk.ticket import states
-from engine.registry import OperatorContext, operator
+from engine.registry import COMPLETED_BY, OperatorContext, operator
 from engine.timers import parse_duration
+from flows import state as state_flow
 
 
 def _agent_or_system(ctx: OperatorContext, agent_id: object) -> Actor:
@@ -55,12 +56,23 @@ def move_queue(ctx: OperatorContext, queue: str, as_agent: int | None = None) ->
 
 @operator("set_state")
 def set_state(ctx: OperatorContext, state: str, pending_for: str | None = None) -> str:
-    """Set the ticket's state; pending states wait ``pending_for`` (an ISO duration, e.g. P3D)."""
+    """Set the ticket's state; pending states wait ``pending_for`` (an ISO duration, e.g. P3D).
+
+    The pending time is the ticket's: when it passes, the pending-time sweep sends the
+    process ``pending_time_reached`` (and an agent who changes the time moves that moment).
+    """
     target = states.get_state(ctx.session, state)
     until = utcnow() + parse_duration(pending_for) if target.is_pending and pending_for else None
     if target.is_pending and until is None:
         raise ValidationError("pending time missing", errors={"pending_for": [f"{state} needs pending_for"]})
-    tickets.set_state(ctx.session, actor=SYSTEM, ticket=ctx.ticket, state=target, pending_until=until)
+    state_flow.set_state(
+        ctx.session,
+        actor=SYSTEM,
+        ticket=ctx.ticket,
+        state=target,
+        pending_until=until,
+        from_instance_id=ctx.instance_id,
+    )
     return target.name
 
 
@@ -68,32 +80,49 @@ def set_state(ctx: OperatorContext, state: str, pending_for: str | None = None) 
 def close_ticket(ctx: OperatorContext, state: str = "closed successful") -> str:
     """Close the ticket (``closed successful`` unless another closed state is named)."""
     target = states.get_state(ctx.session, state)
-    if target.type != "closed":
-        raise ValidationError("not a closed state", errors={"state": [f"{state} is not a closed state"]})
-    tickets.set_state(ctx.session, actor=SYSTEM, ticket=ctx.ticket, state=target)
+    state_flow.close(
+        ctx.session,
+        actor=SYSTEM,
+        ticket=ctx.ticket,
+        state=target,
+        comment=f"process step {ctx.task_name}",
+        from_instance_id=ctx.instance_id,
+    )
     return target.name
 
 
 @operator("reopen_ticket")
 def reopen_ticket(ctx: OperatorContext) -> str:
-    """Set a closed or pending ticket back to open."""
-    open_state = states.first_state_of_type(ctx.session, "open")
+    """Set a closed or pending ticket back to open (its pending time goes with it)."""
     if ctx.ticket.state.type != "open":
-        tickets.set_state(ctx.session, actor=SYSTEM, ticket=ctx.ticket, state=open_state)
+        state_flow.set_state(
+            ctx.session,
+            actor=SYSTEM,
+            ticket=ctx.ticket,
+            state=states.first_state_of_type(ctx.session, "open"),
+            from_instance_id=ctx.instance_id,
+        )
     return ctx.ticket.state.name
 
 
 @operator("add_note")
-def add_note(ctx: OperatorContext, text: str, subject: str = "") -> int | None:
-    """Add an internal note (nothing when ``text`` is empty); returns the article id."""
+def add_note(ctx: OperatorContext, text: str, subject: str = "", as_agent: int | None = None) -> int | None:
+    """Add an internal note (nothing when ``text`` is empty); returns the article id.
+
+    With ``as_agent`` (``completed_by_agent_id``: the text was written in a task form) the note
+    is that agent's, authored by them in the thread, and needs their ``note`` right on the
+    ticket's queue: without it the step fails and the task stays open, because a note must not
+    pretend to come from someone else.  Without ``as_agent`` the system writes it.
+    """
     if not isinstance(text, str) or not text.strip():
         return None
+    author = _agent_or_system(ctx, as_agent)
     article = articles.add_article(
         ctx.session,
-        actor=SYSTEM,
+        actor=author,
         ticket=ctx.ticket,
         channel="note",
-        sender_type="system",
+        sender_type="agent" if isinstance(author, Agent) else "system",
         visible_for_customer=False,
         subject=subject or ctx.task_name,
         body_text=text,
@@ -101,12 +130,68 @@ def add_note(ctx: OperatorContext, text: str, subject: str = "") -> int | None:
     return article.id
 
 
+@operator("mail_customer")
+def mail_customer(ctx: OperatorContext, text: str, subject: str = "", as_agent: int | None = None) -> int:
+    """Mail ``text`` to the ticket's customer; returns the (visible) e-mail article's id.
+
+    With ``as_agent`` (``completed_by_agent_id``) the mail is that agent's reply: it needs
+    ``rw`` and *may contact customers*, so an agent who may not write to customers cannot make
+    a process do it for them (the step fails, the task stays open).  Without it the system
+    sends it, as with the acknowledgement.
+    """
+    author = _agent_or_system(ctx, as_agent)
+    if as_agent is not None and not isinstance(author, Agent):
+        raise ValidationError("unknown agent", errors={"as_agent": [f"no agent with id {as_agent!r}"]})
+    article = reply.send_reply(
+        ctx.session, actor=author, ticket=ctx.ticket, body_text=str(text or ""), subject=subject
+    )
+    return article.id
+
+
+@operator("ask_customer")
+def ask_customer(
+    ctx: OperatorContext,
+    question: str,
+    as_agent: int | None = None,
+    reminder_days: int | None = None,
+    pending_for: str | None = "P3D",
+) -> int:
+    """Mail ``question`` to the customer and wait: the ticket becomes *pending reminder*.
+
+    The reminder comes after ``reminder_days`` days (chosen in the form), else after
+    ``pending_for`` (an ISO duration).  The mail is the agent's (``as_agent``), with the same
+    rights as :func:`mail_customer`.  Returns the article id.
+    """
+    article_id = mail_customer(ctx, text=question, subject="Question about your request", as_agent=as_agent)
+    if isinstance(reminder_days, int) and not isinstance(reminder_days, bool):
+        if not 1 <= reminder_days <= 90:
+            raise ValidationError("invalid reminder", errors={"reminder_days": ["must be 1 to 90 days"]})
+        wait = f"P{reminder_days}D"
+    elif pending_for:
+        wait = str(pending_for)
+    else:
+        raise ValidationError("no reminder time", errors={"reminder_days": ["choose when to be reminded"]})
+    set_state(ctx, state="pending reminder", pending_for=wait)
+    return article_id
+
+
 @operator("find_agent")
 def find_agent(ctx: OperatorContext, login: str | None = None) -> int | None:
-    """The id of the agent with this login (None for an empty login), e.g. a chosen consultant."""
-    if not login:
+    """The id of the agent with this login (None for an empty login), e.g. a chosen consultant.
+
+    A login that names nobody is the agent's typo: a :class:`ValidationError`, so the form
+    that gave it fails (422) and nothing changes.  Whether the agent found may work on the
+    task that follows (read the ticket, not an observer) is checked where that task's
+    candidates are resolved (:mod:`processes.lanes`), which also knows who else could.
+    """
+    if not login or not str(login).strip():
         return None
-    return agents.get_agent(ctx.session, login=str(login).strip()).id
+    name = str(login).strip()
+    try:
+        return agents.get_agent(ctx.session, login=name).id
+    except NotFound:
+        message = f"there is no agent with the login {name!r}"
+        raise ValidationError(message, errors={"_form": [message]}) from None
 
 
 @operator("send_acknowledgement")
@@ -137,19 +222,24 @@ def forward_to_specialist(ctx: OperatorContext, to: str, question: str) -> str:
 
     The token is in the subject, so the reply can be matched to this request and delivered
     to the waiting process as ``specialist_replied``.  The forward is an internal article:
-    the customer does not see it.
+    the customer does not see it.  It is sent as the agent who completed the task that
+    asked (``completed_by_agent_id``, e.g. the Work form), so an agent who may not contact
+    customers cannot reach the customer by naming their address as the "specialist"; the
+    refusal is a :class:`PermissionDenied` and nothing is written.
     """
     if not isinstance(to, str) or not _EMAIL.match(to.strip()):
         raise ValidationError("invalid address", errors={"to": [f"{to!r} is not an e-mail address"]})
+    actor = _agent_or_system(ctx, ctx.data.get(COMPLETED_BY))
     token = secrets.token_hex(6)
     reply.mail_article(
         ctx.session,
-        actor=SYSTEM,
+        actor=actor,
         ticket=ctx.ticket,
         to_addr=to.strip(),
         subject=reply.reply_subject(ctx.ticket, f"[Req#{token}] {ctx.ticket.title}"),
         body_text=f"{question}\n\n-- \nPlease answer by replying to this mail; keep the subject as it is.",
         visible_for_customer=False,
+        sender_type="agent" if isinstance(actor, Agent) else None,
     )
     return token
 

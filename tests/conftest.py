@@ -46,13 +46,17 @@ os.environ.pop("TICKETFLOW_SMTP_URL", None)
 from sqlalchemy import Engine, create_engine, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-import desk.models  # noqa: E402,F401
 from core.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from desk.agent.models import Agent  # noqa: E402
 from desk.customer.models import CustomerUser  # noqa: E402
 from desk.demo import seed_demo  # noqa: E402
 from desk.queue.models import Queue  # noqa: E402
+from ticketflow.bootstrap import bootstrap  # noqa: E402
+
+# The tests compose the application as every entry point does: every model, job, listener
+# and operator, registered explicitly.
+bootstrap()
 
 
 def unavailable(what: str, why: object) -> None:

@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import jobs
+from core.composition import require_composed
 from core.config import Settings, get_settings
 from core.db import get_engine, make_sessionmaker
 from web import admin, api, auth, dashboard, db, errors, i18n, inbox, search, security, tickets
@@ -35,7 +35,7 @@ def create_app(
     ``settings`` defaults to the process settings; ``session_factory`` to sessions on the
     configured database (tests pass one bound to their rolled-back connection);
     ``login_limiter`` to the one the settings choose (Redis when ``redis_url`` is set).
-    Nothing here connects to the database or Redis, so importing :mod:`web.wsgi` is cheap.
+    Nothing here connects to the database or Redis, so importing :mod:`ticketflow.wsgi` is cheap.
     """
     if session_factory is None:
         # The process-wide engine when running on the process settings, so ``ticketflow run``
@@ -45,9 +45,11 @@ def create_app(
     if settings is None:
         settings = get_settings()
 
-    # Every job and the hooks that send them (outbox delivery after a reply) must be known
-    # in the web process too, not only in the worker.
-    jobs.load_job_modules()
+    # Every model, job and the hooks that send them (outbox delivery after a reply) must be
+    # known in the web process too.  Wiring them is the composition root's work
+    # (``ticketflow.bootstrap()``, called by ``ticketflow.wsgi`` and the CLI); web sits below
+    # it and cannot call it, so it refuses to start half-wired.
+    require_composed("web.create_app()")
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -3,7 +3,12 @@
 The article is written by :func:`desk.article.service.add_article`, which checks ``rw`` and
 *may contact customers* and locks the ticket for the agent (OTRS auto-lock; refused while
 another agent holds the lock).  The mail goes into the outbox in the same transaction, so it
-is sent only if the reply is committed; delivering it is the mail package's work.
+is sent only if the reply is committed; delivering it is the mail package's work, which
+composes the mail from the article (text, HTML, attachments, inline images).
+
+:func:`mail_article` is the one door for every mail of a ticket, so the customer-contact
+rule is enforced there, before anything is written: mail to a customer address (see
+:mod:`desk.article.recipients`) needs an actor who may contact customers.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from sqlalchemy.orm import Session
 from core.config import get_settings
 from core.errors import ValidationError
 from desk.actor import Actor
+from desk.article import recipients
 from desk.article import service as articles
 from desk.article.models import Article
+from desk.blob import service as blobs
 from desk.outbox import service as outbox
 from desk.permission import service as permissions
 from desk.ticket.models import Ticket
@@ -48,8 +55,13 @@ def send_reply(
     body_text: str,
     subject: str = "",
     attachments: Iterable[articles.AttachmentDraft] = (),
+    body_html: str | None = None,
 ) -> Article:
-    """Answer the ticket's customer by e-mail; returns the new (visible) article."""
+    """Answer the ticket's customer by e-mail; returns the new (visible) article.
+
+    ``body_html`` (already sanitized) is sent as an HTML alternative; inline attachments
+    with a Content-ID are the images its ``cid:`` references show.
+    """
     # The rights first: an agent who may not answer learns that, not that the text was empty.
     permissions.require_queue(session, actor, ticket.queue, "rw")
     permissions.require_may_contact_customers(actor)
@@ -74,6 +86,7 @@ def send_reply(
         in_reply_to=answered.message_id if answered else None,
         references=_references(answered),
         attachments=attachments,
+        body_html=body_html,
     )
 
 
@@ -91,13 +104,21 @@ def mail_article(
     references: str | None = None,
     auto_submitted: str | None = None,
     attachments: Iterable[articles.AttachmentDraft] = (),
+    cc_addr: str = "",
+    body_html: str | None = None,
 ) -> Article:
     """An e-mail article of ``ticket`` and its mail in the outbox, in one step.
 
     Every outgoing mail of a ticket (replies, forwards, automatic answers, process mail) goes
     through here: the article is checked and written by ``add_article``, the mail is sent from
     the queue's address, and the article takes the mail's Message-ID so answers thread back.
+    The outbox row names the article, from which the mail is composed when it is sent.
+
+    Mail to a customer (To or Cc, see :mod:`desk.article.recipients`) is refused with
+    :class:`PermissionDenied` for an actor who may not contact customers, before anything is
+    written.  ``body_html`` must already be sanitized.
     """
+    recipients.require_may_mail(session, actor=actor, ticket=ticket, to_addr=to_addr, cc_addr=cc_addr)
     sender = ticket.queue.system_address or outbox.DEFAULT_SENDER
     article = articles.add_article(
         session,
@@ -108,8 +129,10 @@ def mail_article(
         visible_for_customer=visible_for_customer,
         subject=subject,
         body_text=body_text,
+        body_html=body_html,
         from_addr=sender,
         to_addr=to_addr,
+        cc_addr=cc_addr,
         in_reply_to=in_reply_to,
         references=references,
         attachments=list(attachments),
@@ -120,10 +143,7 @@ def mail_article(
         article=article,
         from_addr=sender,
         to_addr=to_addr,
-        subject=subject,
-        body_text=body_text,
-        in_reply_to=in_reply_to,
-        references=references,
+        cc_addr=cc_addr,
         auto_submitted=auto_submitted,
     )
     article.message_id = message.message_id
@@ -134,10 +154,12 @@ def mail_article(
 def forward_article(
     session: Session, *, actor: Actor, ticket: Ticket, original: Article, to_addr: str, comment: str = ""
 ) -> Article:
-    """Forward ``original`` to a third party as an internal e-mail article.
+    """Forward ``original`` with its attachments to a third party as an internal e-mail article.
 
-    Needs ``rw`` only: a third party is not the customer, so *may contact customers* does not
-    apply (the forward stays invisible to the customer).
+    Needs ``rw``; *may contact customers* applies only when the address is a customer's
+    (checked by :func:`mail_article`): a third party is not the customer, and the forward
+    stays invisible to the customer.  The original's files (inline images too) go along as
+    attachments, since the forwarded text quotes the plain text only.
     """
     permissions.require_queue(session, actor, ticket.queue, "rw")
     if original.ticket_id != ticket.id:
@@ -162,6 +184,14 @@ def forward_article(
         body_text=f"{comment}\n\n{quoted}" if comment else quoted,
         visible_for_customer=False,
         sender_type="agent",
+        attachments=[
+            articles.AttachmentDraft(
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                data=blobs.read(session, sha256=attachment.blob_sha256),
+            )
+            for attachment in original.attachments
+        ],
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import PermissionDenied, ValidationError
@@ -31,7 +31,7 @@ from desk.permission import service as permissions
 from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
 from desk.ticket import service as tickets
-from desk.ticket.models import Ticket, TicketLink
+from desk.ticket.models import State, Ticket, TicketLink
 
 
 @dataclass(frozen=True)
@@ -274,3 +274,28 @@ def split(
         article_id=copy.id,
     )
     return child
+
+
+def awaiting_answer(session: Session, *, ticket_ids: Iterable[int]) -> set[int]:
+    """The tickets among ``ticket_ids`` whose customer wrote last and waits for an answer.
+
+    The newest article the customer can see decides: when it is the customer's own and the
+    ticket is not closed, an agent owes them an answer.  One query for a whole list.
+    """
+    ids = list(ticket_ids)
+    if not ids:
+        return set()
+    newest = (
+        select(Article.ticket_id, func.max(Article.id).label("article_id"))
+        .where(Article.ticket_id.in_(ids), Article.is_visible_for_customer.is_(True))
+        .group_by(Article.ticket_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Ticket.id)
+        .join(newest, newest.c.ticket_id == Ticket.id)
+        .join(Article, Article.id == newest.c.article_id)
+        .join(State, State.id == Ticket.state_id)
+        .where(Article.sender_type == "customer", State.type.not_in(("closed", "merged")))
+    )
+    return set(rows.scalars())

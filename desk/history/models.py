@@ -38,6 +38,8 @@ HISTORY_TYPES = (
     "ProcessStart",
     "TaskCompleted",
     "ProcessMessage",
+    "ProcessEnd",
+    "ReminderReached",
 )
 
 

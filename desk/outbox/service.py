@@ -1,4 +1,9 @@
-"""Queueing outgoing mail.  Delivery (SMTP or the outbox folder) belongs to the mail package."""
+"""Queueing outgoing mail.  Delivery (SMTP or the outbox folder) belongs to the mail package.
+
+A row of a ticket's mail names its e-mail article, which holds the content; the row holds
+the envelope, the Message-ID and the delivery state.  Mail that belongs to no article
+carries its own subject and text.
+"""
 
 from __future__ import annotations
 
@@ -28,24 +33,34 @@ def queue_mail(
     article: Article | None,
     from_addr: str,
     to_addr: str,
-    subject: str,
-    body_text: str,
+    cc_addr: str = "",
+    subject: str | None = None,
+    body_text: str | None = None,
     message_id: str | None = None,
     in_reply_to: str | None = None,
     references: str | None = None,
     auto_submitted: str | None = None,
 ) -> OutboxMessage:
-    """Add a mail to the outbox in the caller's transaction."""
+    """Add a mail to the outbox in the caller's transaction.
+
+    With ``article`` the mail is composed from the article when it is sent, and ``subject``,
+    ``body_text``, ``in_reply_to`` and ``references`` are not stored (the article has them);
+    without one, ``subject`` and ``body_text`` are required.
+    """
+    if article is None and (subject is None or body_text is None):
+        raise ValueError("a mail without an article needs a subject and a text")
+    own = article is None
     message = OutboxMessage(
         ticket_id=ticket.id if ticket else None,
         article_id=article.id if article else None,
         from_addr=from_addr,
         to_addr=to_addr,
-        subject=subject,
-        body_text=body_text,
+        cc_addr=cc_addr,
+        subject=subject if own else None,
+        body_text=body_text if own else None,
         message_id=message_id or new_message_id(),
-        in_reply_to=in_reply_to,
-        references=references,
+        in_reply_to=in_reply_to if own else None,
+        references=references if own else None,
         auto_submitted=auto_submitted,
     )
     session.add(message)

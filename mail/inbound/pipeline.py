@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from desk.actor import SYSTEM
 from desk.article import reply
-from desk.article import service as articles
 from desk.article.models import Article
 from desk.article.service import AttachmentDraft
 from desk.blob import service as blobs
@@ -29,9 +28,10 @@ from desk.history import service as history
 from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
 from desk.template import service as templates
-from desk.ticket import service as tickets
 from desk.ticket.models import Ticket
-from engine import definitions, runtime
+from flows.customer_message import customer_message, third_party_message
+from flows.drafts import ArticleDraft
+from flows.open_ticket import open_ticket
 from mail.inbound import loops
 from mail.inbound.parse import ParsedMail, parse_mail
 from mail.inbound.threading import (
@@ -192,17 +192,21 @@ def _customer_for(session: Session, parsed: ParsedMail) -> CustomerUser | None:
     )
 
 
-def _new_ticket(session: Session, raw: RawMail, parsed: ParsedMail, *, queue: Queue | None = None) -> Outcome:
-    queue = queue or _queue_for(session, raw, parsed)
+def _new_ticket(session: Session, raw: RawMail, parsed: ParsedMail) -> Outcome:
     customer = _customer_for(session, parsed)
-    ticket = tickets.create_ticket(
-        session, actor=SYSTEM, title=parsed.subject or NO_SUBJECT, queue=queue, customer_user=customer
+    relation: Relation = "customer" if customer else "unrelated"
+    opened = open_ticket(
+        session,
+        actor=SYSTEM,
+        queue=_queue_for(session, raw, parsed),
+        title=parsed.subject or NO_SUBJECT,
+        first=_draft(raw, parsed, relation),
+        customer_user=customer,
     )
-    article = _add(session, raw, parsed, ticket, relation="customer" if customer else "unrelated")
-    if definitions.latest_version(session, runtime.DEFAULT_PROCESS) is not None:
-        runtime.start(session, actor=SYSTEM, ticket=ticket, data={"first_article_id": article.id})
-    _auto_respond(session, parsed, ticket, "new_ticket")
-    return Outcome(ticket.id, "new_ticket")
+    if customer is None:
+        _note(session, opened.ticket, opened.article, f"sender not related to the ticket ({relation})")
+    _auto_respond(session, parsed, opened.ticket, "new_ticket")
+    return Outcome(opened.ticket.id, "new_ticket")
 
 
 # --- follow-ups ------------------------------------------------------------------------
@@ -210,48 +214,25 @@ def _new_ticket(session: Session, raw: RawMail, parsed: ParsedMail, *, queue: Qu
 
 def _follow_up(session: Session, raw: RawMail, parsed: ParsedMail, ticket: Ticket) -> Outcome:
     relation = sender_relation(session, ticket, parsed.from_addr)
-    if relation == "customer" and ticket.state.type == "closed":
-        policy = ticket.queue.follow_up_policy
-        if policy == "new_ticket":
-            outcome = _new_ticket(session, raw, parsed, queue=ticket.queue)
-            created = session.get(Ticket, outcome.ticket_id)
-            if created is not None:
-                tickets.link(session, actor=SYSTEM, source=ticket, target=created)
-            return outcome
-        if policy == "reject":
-            _add(
-                session,
-                raw,
-                parsed,
-                ticket,
-                relation=relation,
-                visible=False,
-                comment="follow-up to a closed ticket rejected by the queue's policy",
-            )
-            _auto_respond(session, parsed, ticket, "reject")
-            return Outcome(ticket.id, "rejected")
-        tickets.reopen(session, actor=SYSTEM, ticket=ticket)
-    article = _add(session, raw, parsed, ticket, relation=relation)
+    draft = _draft(raw, parsed, relation)
     if relation == "customer":
-        message = runtime.deliver_message(
-            session, ticket=ticket, name="customer_replied", payload={"article_id": article.id}
+        delivered = customer_message(
+            session,
+            actor=SYSTEM,
+            ticket=ticket,
+            draft=draft,
+            sender=customers.find_by_email(session, email=parsed.from_addr),
         )
-        running = [i for i in runtime.instances_of(session, ticket=ticket) if i.status == "running"]
-        restart = message.status == "unmatched" and not running and ticket.state.type != "closed"
-        if restart and definitions.latest_version(session, runtime.DEFAULT_PROCESS) is not None:
-            # A reopened ticket whose process had ended gets a new one.
-            runtime.start(session, actor=SYSTEM, ticket=ticket, data={"first_article_id": article.id})
-        _auto_respond(session, parsed, ticket, "follow_up")
-    elif relation == "external":
-        token = request_token(parsed.subject)
-        if token is not None:
-            runtime.deliver_message(
-                session,
-                ticket=ticket,
-                name="specialist_replied",
-                payload={"article_id": article.id},
-                correlation={"specialist_token": token},
-            )
+        kind = {"new_ticket": "new_ticket", "rejected": "reject"}.get(delivered.kind, "follow_up")
+        _auto_respond(session, parsed, delivered.ticket, kind)
+        return Outcome(delivered.ticket.id, "rejected" if delivered.kind == "rejected" else delivered.kind)
+    third_party_message(
+        session,
+        ticket=ticket,
+        draft=draft,
+        request_token=request_token(parsed.subject) if relation == "external" else None,
+        note="" if relation == "external" else f"sender not related to the ticket ({relation})",
+    )
     return Outcome(ticket.id, "follow_up")
 
 
@@ -275,14 +256,12 @@ def _bounce(session: Session, raw: RawMail, parsed: ParsedMail) -> Outcome | Non
     if sent is not None:
         sent.status = "failed"
         sent.last_error = f"bounced: {parsed.subject}"[:2000]
-    _add(
+    third_party_message(
         session,
-        raw,
-        parsed,
-        ticket,
-        relation="unrelated",
-        visible=False,
-        comment=f"delivery failure (bounce) of {parsed.bounced_message_id}",
+        ticket=ticket,
+        draft=_draft(raw, parsed, "unrelated"),
+        request_token=None,
+        note=f"delivery failure (bounce) of {parsed.bounced_message_id}",
     )
     return Outcome(ticket.id, "bounce")
 
@@ -290,24 +269,13 @@ def _bounce(session: Session, raw: RawMail, parsed: ParsedMail) -> Outcome | Non
 # --- articles and automatic answers ----------------------------------------------------
 
 
-def _add(
-    session: Session,
-    raw: RawMail,
-    parsed: ParsedMail,
-    ticket: Ticket,
-    *,
-    relation: Relation,
-    visible: bool | None = None,
-    comment: str = "",
-) -> Article:
+def _draft(raw: RawMail, parsed: ParsedMail, relation: Relation) -> ArticleDraft:
+    """The mail as an article; visible to the customer only when the customer wrote it."""
     sender_type = {"customer": "customer", "external": "external", "agent": "agent"}.get(relation, "external")
-    article = articles.add_article(
-        session,
-        actor=SYSTEM,
-        ticket=ticket,
+    return ArticleDraft(
         channel="email",
         sender_type=sender_type,
-        visible_for_customer=(relation == "customer") if visible is None else visible,
+        visible_for_customer=relation == "customer",
         subject=parsed.subject,
         body_text=parsed.body_text,
         body_html=parsed.body_html,
@@ -318,25 +286,23 @@ def _add(
         in_reply_to=parsed.in_reply_to,
         references=" ".join(parsed.references) or None,
         raw_mail=raw,
-        attachments=[
+        attachments=tuple(
             AttachmentDraft(a.filename, a.content_type, a.data, a.is_inline, a.content_id)
             for a in parsed.attachments
-        ],
+        ),
     )
-    note = comment or (
-        "" if relation in ("customer", "external") else f"sender not related to the ticket ({relation})"
+
+
+def _note(session: Session, ticket: Ticket, article: Article, comment: str) -> None:
+    history.record(
+        session,
+        ticket=ticket,
+        actor=SYSTEM,
+        type="ProcessMessage",
+        new=f"article {article.id}",
+        comment=comment,
+        article_id=article.id,
     )
-    if note:
-        history.record(
-            session,
-            ticket=ticket,
-            actor=SYSTEM,
-            type="ProcessMessage",
-            new=f"article {article.id}",
-            comment=note,
-            article_id=article.id,
-        )
-    return article
 
 
 def _auto_respond(session: Session, parsed: ParsedMail, ticket: Ticket, kind: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mail.tasks  # noqa: F401 (its after-flush listener sends each stored mail its processing job)
 from core.db import session_scope
 from desk.rawmail.models import RawMail
 from mail.inbound.store import MAX_MAIL_BYTES, store_raw
@@ -15,8 +14,8 @@ class MailTooLarge(ValueError):
 def accept(data: bytes, *, source: str, envelope_from: str = "", envelope_to: str = "") -> tuple[int, bool]:
     """Store ``data`` raw and commit; returns the raw mail id and whether it is new.
 
-    Processing is a job sent after the commit (see :mod:`mail.tasks`): when this returns,
-    the mail is safe, whatever happens next.
+    Processing is a job sent after the commit (the listener ``mail.tasks.install_listeners()``
+    puts in place at bootstrap): when this returns, the mail is safe, whatever happens next.
     """
     if len(data) > MAX_MAIL_BYTES:
         raise MailTooLarge(f"mail of {len(data)} bytes is over the limit of {MAX_MAIL_BYTES}")

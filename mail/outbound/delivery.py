@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from core.errors import TicketflowError
 from desk.outbox.models import OutboxMessage
 from mail.outbound.compose import compose, recipients
 from mail.outbound.senders import PermanentFailure, Sender, TemporaryFailure
@@ -59,7 +60,16 @@ def deliver(session: Session, *, outbox_id: int, sender: Sender, now: datetime |
         return row.status
     row.attempts += 1
     try:
-        sender.send(compose(row), recipients(row))
+        mail = compose(row, session=session)
+    except (TicketflowError, ValueError) as exc:
+        # The mail cannot be built (e.g. an attachment's bytes are missing): retrying will
+        # not help, so it fails at once and says why, instead of blocking the sweep forever.
+        row.status, row.last_error, row.next_attempt_at = "failed", f"cannot compose: {exc}"[:2000], None
+        session.flush()
+        log.warning("outgoing mail %s failed: %s", row.message_id, row.last_error)
+        return row.status
+    try:
+        sender.send(mail, recipients(row))
     except PermanentFailure as exc:
         row.status, row.last_error, row.next_attempt_at = "failed", str(exc)[:2000], None
     except TemporaryFailure as exc:

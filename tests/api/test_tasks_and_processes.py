@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from desk.actor import SYSTEM
-from engine import definitions
+import json
+
+import pytest
+
+from desk.actor import SYSTEM, actor_label
+from engine import definitions, runtime
 from engine.models import HumanTask, ProcessInstance
 from tests.api.conftest import assert_error
 
@@ -82,3 +86,72 @@ def test_process_definitions_list_read_validate_and_deploy(api_as, admin_api, se
     assert deployed.status_code == 201, deployed.text
     assert [v["process_id"] for v in deployed.get_json()] == ["consultation"]
     assert_error(admin_api.post("/processes/deploy", json={"bpmn_xml": "<nope/>"}), 422, "invalid_process")
+
+
+@pytest.fixture
+def triage(session, new_ticket):
+    """The open Triage task of a new ticket in Raw (ticket handling started)."""
+    definitions.deploy_directory(session, actor=SYSTEM)
+    ticket = new_ticket("Raw", title="Confidential: the CEO's laptop")
+    instance = runtime.start(session, actor=SYSTEM, ticket=ticket)
+    session.flush()
+    return session.query(HumanTask).filter_by(instance_id=instance.id, state="open").one()
+
+
+def task_requests(task_id: int) -> list[tuple[str, str, dict]]:
+    return [
+        ("GET", f"/tasks/{task_id}", {}),
+        ("POST", f"/tasks/{task_id}/claim", {}),
+        ("POST", f"/tasks/{task_id}/release", {}),
+        ("POST", f"/tasks/{task_id}/complete", {"json": {"data": {"decision": "work"}}}),
+    ]
+
+
+def assert_reveals_nothing(body: dict, task: HumanTask) -> None:
+    text = json.dumps(body)
+    for secret in (task.name, task.ticket.number, task.ticket.title, "Sam", "secretary"):
+        assert secret not in text, body
+
+
+def test_an_agent_who_cannot_read_the_ticket_gets_404_from_every_task_endpoint(api_as, session, triage):
+    trainee = api_as("trainee")  # reads 1st level only, not Raw
+    for method, path, kwargs in task_requests(triage.id):
+        body = assert_error(trainee.request(method, path, **kwargs), 404, "not_found")
+        assert_reveals_nothing(body, triage)
+    # Also when the task is claimed: releasing it is no way to learn about it.
+    api_as("secretary").post(f"/tasks/{triage.id}/claim")
+    assert_reveals_nothing(assert_error(trainee.post(f"/tasks/{triage.id}/release"), 404), triage)
+    session.refresh(triage)
+    assert triage.claimed_by_id is not None
+    assert triage.state == "open"
+
+
+@pytest.mark.parametrize("login", ["alice", "observer"])
+def test_a_reader_who_is_no_candidate_gets_403_without_the_task(api_as, session, triage, login):
+    reader = api_as(login)  # alice reads Raw without rw; the observer reads everything
+    for method, path, kwargs in task_requests(triage.id):
+        body = assert_error(reader.request(method, path, **kwargs), 403, "permission_denied")
+        assert_reveals_nothing(body, triage)
+    api_as("secretary").post(f"/tasks/{triage.id}/claim")
+    body = assert_error(reader.post(f"/tasks/{triage.id}/release"), 403)
+    assert_reveals_nothing(body, triage)
+    session.refresh(triage)
+    assert triage.claimed_by_id is not None
+    assert triage.state == "open"
+
+
+def test_a_candidate_reads_the_task_and_a_second_claimer_gets_409_naming_the_holder(api_as, triage, agent):
+    secretary, admin = api_as("secretary"), api_as("admin")
+    assert secretary.get(f"/tasks/{triage.id}").get_json()["name"] == "Triage"
+    assert secretary.post(f"/tasks/{triage.id}/claim").status_code == 200
+    # Claiming again is harmless; another candidate loses with the holder's name.
+    assert secretary.post(f"/tasks/{triage.id}/claim").status_code == 200
+    lost = assert_error(admin.post(f"/tasks/{triage.id}/claim"), 409, "task_claimed")
+    assert lost["message"] == f"this task is already claimed by {actor_label(agent('secretary'))}"
+    done = assert_error(
+        admin.post(f"/tasks/{triage.id}/complete", json={"data": {"decision": "work"}}), 409, "task_claimed"
+    )
+    assert actor_label(agent("secretary")) in done["message"]
+    # A lead with rw on the queue takes back the claim; then the task is theirs to claim.
+    assert admin.post(f"/tasks/{triage.id}/release").get_json()["claimed_by_id"] is None
+    assert admin.post(f"/tasks/{triage.id}/claim").get_json()["claimed_by_id"] == agent("admin").id

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from core import config, db
-from core.cli import main
+from ticketflow.cli import main
 from core.db import make_sessionmaker, session_scope, utcnow
 from core.migrate import alembic_config
 from desk.agent import service as agents

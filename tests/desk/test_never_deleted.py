@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 import desk
-from core.cli import main as cli_main
+from ticketflow.cli import main as cli_main
 from core.errors import DeletionForbidden
 from desk.actor import SYSTEM
 from desk.article import service as articles

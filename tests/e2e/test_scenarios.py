@@ -101,7 +101,7 @@ def test_s1_to_s3_a_template_answer_closes_the_faq_ticket(page, live_server, e2e
         ticket = session.get(Ticket, ticket_id)
         assert ticket.state.type == "closed"
         mail = session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket_id)).all()
-        assert any(number in m.subject and m.to_addr == "john.doe@acme.example" for m in mail)
+        assert any(number in m.article.subject and m.to_addr == "john.doe@acme.example" for m in mail)
 
 
 def test_s4_the_secretary_moves_a_ticket_to_2nd_level(page, live_server, e2e_factory, new_ticket):

@@ -8,7 +8,7 @@ from core.errors import PermissionDenied
 from desk.actor import SYSTEM
 from desk.ticket import service as tickets
 from engine import inbox, runtime
-from engine.errors import TaskAlreadyDone
+from engine.errors import TaskClaimed
 from tests.engine.conftest import open_tasks
 
 LANES = """<?xml version="1.0" encoding="UTF-8"?>
@@ -93,8 +93,10 @@ def test_claiming_locks_the_ticket_and_takes_the_task_from_others(session, agent
     assert instance.ticket.locked_by.login == "bob"
     assert names(inbox.tasks_for(session, agent=agent("bob"), scope="mine")) == ["Queue work"]
     assert "Queue work" not in names(inbox.tasks_for(session, agent=agent("consultant"), scope="unclaimed"))
-    with pytest.raises(TaskAlreadyDone, match="claimed by Bob Second"):
+    with pytest.raises(TaskClaimed, match="claimed by Bob Second"):
         runtime.complete_task(session, actor=agent("consultant"), task_id=work.id)
+    with pytest.raises(TaskClaimed, match="already claimed by Bob Second"):
+        runtime.claim(session, actor=agent("consultant"), task_id=work.id)
 
     runtime.release(session, actor=agent("bob"), task_id=work.id)
     assert "Queue work" in names(inbox.tasks_for(session, agent=agent("consultant"), scope="unclaimed"))

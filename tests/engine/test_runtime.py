@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from core.db import utcnow
-from core.errors import PermissionDenied, ValidationError
+from core.errors import NotFound, PermissionDenied, ValidationError
 from desk.actor import SYSTEM
 from engine import runtime, serialization
 from engine.errors import TaskAlreadyDone
@@ -120,8 +120,16 @@ def test_invalid_form_data_gives_field_errors_and_changes_nothing(session, agent
 
 def test_only_candidates_complete_a_task(session, agent, mini):
     task = one_task(session, mini)
-    for login in ("accountant", "observer", "trainee"):
-        with pytest.raises(PermissionDenied):
+    # The observer and alice may read Raw but are no candidates: refused, told nothing more.
+    for login in ("observer", "alice"):
+        with pytest.raises(PermissionDenied) as refused:
+            runtime.complete_task(
+                session, actor=agent(login), task_id=task.id, data={"question": "Which one?"}
+            )
+        assert task.name not in refused.value.message
+    # Agents who may not read the ticket do not learn that the task exists.
+    for login in ("accountant", "trainee"):
+        with pytest.raises(NotFound, match="no such task"):
             runtime.complete_task(
                 session, actor=agent(login), task_id=task.id, data={"question": "Which one?"}
             )

@@ -68,7 +68,6 @@ def _store_mails_with_jobs_in_redis(mail_database: str, redis_url: str) -> None:
         patch.setenv("TICKETFLOW_DATABASE_URL", mail_database)
         config.get_settings.cache_clear()
         db.get_engine.cache_clear()
-        jobs.load_job_modules()
         jobs.set_backend(jobs.DramatiqBackend(redis_url))
         receiver = make_controller("127.0.0.1", free_port())
         receiver.start()

@@ -12,6 +12,11 @@ from desk.actor import SYSTEM
 from desk.ticket import service as tickets
 from engine import definitions, runtime
 from engine.models import ProcessInstance, ProcessVersion
+from ticketflow.bootstrap import bootstrap
+
+# The operators and lane rules are registered by the composition root (idempotent; the
+# top-level conftest may have composed already).
+bootstrap()
 
 
 @pytest.fixture

@@ -20,11 +20,13 @@ from desk.actor import SYSTEM
 from desk.agent import service as agents
 from desk.agent.models import Agent, Role
 from desk.article.models import Article
+from desk.outbox.models import OutboxMessage
 from desk.ticket.models import Ticket
 from engine import runtime, serialization
 from engine.models import HumanTask, ProcessInstance
 from engine.parser import load_xml
 from engine.scripting import TicketflowScriptEngine
+from flows import process_events
 
 
 def open_tasks(session: Session, instance: ProcessInstance) -> list[HumanTask]:
@@ -107,6 +109,32 @@ def fire_due_timer(session: Session, instance: ProcessInstance) -> None:
     assert due is not None, "the process waits for no timer"
     with time_machine.travel(due + timedelta(seconds=1), tick=False):
         assert runtime.fire_timers(session, instance_id=instance.id, now=utcnow()) is True
+
+
+def reach_pending_time(session: Session, ticket: Ticket) -> str | None:
+    """Travel to just after the ticket's pending time and run the pending-time sweep on it."""
+    due = ticket.pending_until
+    assert due is not None, "the ticket has no pending time"
+    with time_machine.travel(due + timedelta(seconds=1), tick=False):
+        now = utcnow()
+        assert ticket.id in process_events.due_pending_tickets(session, now=now)
+        return process_events.pending_time_reached(session, ticket_id=ticket.id, now=now)
+
+
+def pending_in(ticket: Ticket) -> timedelta:
+    """How long from now until the ticket's pending time."""
+    assert ticket.pending_until is not None
+    return ticket.pending_until - utcnow()
+
+
+def outbox_of(session: Session, ticket: Ticket) -> list[OutboxMessage]:
+    """The ticket's outgoing mails, oldest first."""
+    session.flush()
+    return list(
+        session.scalars(
+            select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id).order_by(OutboxMessage.id)
+        )
+    )
 
 
 def due_in(instance: ProcessInstance) -> timedelta:

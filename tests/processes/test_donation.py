@@ -143,7 +143,7 @@ def test_the_donation_runs_through_every_team_with_parallel_steps(session, club,
     assert len(acks) == 1
     assert acks[0].to_addr == "donor@citizen.example"
     assert acks[0].auto_submitted == "auto-replied"
-    assert ticket.number in acks[0].subject
+    assert ticket.number in acks[0].article.subject
     assert ticket.queue.name == "Equipment"
 
     # 2. Both questions are open at the same time, each for its own team only.

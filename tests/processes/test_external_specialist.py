@@ -72,9 +72,9 @@ def test_the_question_goes_out_by_mail_with_a_token_and_stays_internal(session, 
 
     [mail] = outbox_to_specialist(session, at_work)
     assert mail.status == "queued"
-    token = TOKEN.search(mail.subject).group(1)
-    assert at_work.ticket.number in mail.subject
-    assert QUESTION in mail.body_text
+    token = TOKEN.search(mail.article.subject).group(1)
+    assert at_work.ticket.number in mail.article.subject
+    assert QUESTION in mail.article.body_text
     [article] = [a for a in articles_of(session, at_work.ticket) if a.to_addr == SPECIALIST]
     assert article.channel == "email"
     assert article.is_visible_for_customer is False
@@ -88,7 +88,7 @@ def test_the_question_goes_out_by_mail_with_a_token_and_stays_internal(session, 
 
 def test_the_reply_with_the_right_token_wakes_the_process_and_bob_decides(session, people, at_work):
     ask_specialist(session, people, at_work)
-    token = TOKEN.search(outbox_to_specialist(session, at_work)[0].subject).group(1)
+    token = TOKEN.search(outbox_to_specialist(session, at_work)[0].article.subject).group(1)
 
     wrong = runtime.deliver_message(
         session,
@@ -130,7 +130,7 @@ def test_the_reply_with_the_right_token_wakes_the_process_and_bob_decides(sessio
 def test_without_an_answer_bob_is_reminded_and_may_wait_again(session, people, at_work):
     bob = people["bob"]
     ask_specialist(session, people, at_work)
-    token = TOKEN.search(outbox_to_specialist(session, at_work)[0].subject).group(1)
+    token = TOKEN.search(outbox_to_specialist(session, at_work)[0].article.subject).group(1)
     first_due = at_work.next_timer_due
 
     fire_due_timer(session, at_work)

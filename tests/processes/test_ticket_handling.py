@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from core.db import utcnow
@@ -14,16 +15,19 @@ from core.errors import PermissionDenied, TicketflowError, ValidationError
 from desk.history import service as history
 from engine import runtime
 from engine.models import ProcessMessage
+from flows import process_events
+from flows import state as state_flow
 from tests.processes.support import (
     assert_drawable,
     complete,
-    due_in,
-    fire_due_timer,
     may_do,
     new_agent,
     notes,
     one_task,
     open_tasks,
+    outbox_of,
+    pending_in,
+    reach_pending_time,
     round_trip,
     task_data,
     task_names,
@@ -163,20 +167,38 @@ def test_triage_can_keep_the_ticket_in_its_queue_for_work(session, people, start
     assert may_do(session, work, people["secretary"], people["bob"]) == {"secretary": True, "bob": False}
 
 
-def test_asking_the_customer_waits_pending_and_the_reply_brings_back_triage(session, people, start_process):
+def test_asking_the_customer_mails_the_question_as_the_secretary_and_the_reply_brings_back_triage(
+    session, people, start_process
+):
     instance = start_process()
     ticket = instance.ticket
     first = one_task(session, instance, "Triage")
 
-    complete(session, people["secretary"], instance, "Triage", decision="ask_customer", question=QUESTION)
+    complete(
+        session,
+        people["secretary"],
+        instance,
+        "Triage",
+        decision="ask_customer",
+        question=QUESTION,
+        reminder_days=5,
+    )
 
+    # The customer gets the question, from the secretary: an e-mail article and its mail.
+    [mail] = outbox_of(session, ticket)
+    assert mail.to_addr == "john.doe@acme.example"
+    question = mail.article
+    assert question is not None
+    assert (question.channel, question.is_visible_for_customer) == ("email", True)
+    assert question.body_text == QUESTION
+    assert (question.sender_type, question.created_by_agent_id) == ("agent", people["secretary"].id)
+    assert notes(session, ticket) == []  # no longer an internal note only
+    # The ticket's pending time is the reminder: the chosen five days, no process timer.
     assert ticket.state.name == "pending reminder"
-    assert ticket.pending_until is not None
-    assert ticket.pending_until - instance.next_timer_due < timedelta(seconds=5)
-    assert due_in(instance) == pytest.approx(timedelta(days=3), abs=timedelta(minutes=1))
-    assert notes(session, ticket) == [("Question to the customer", QUESTION)]
+    assert pending_in(ticket) == pytest.approx(timedelta(days=5), abs=timedelta(minutes=1))
+    assert instance.next_timer_due is None
     assert open_tasks(session, instance) == []
-    assert instance.waiting_messages == ["customer_replied"]
+    assert instance.waiting_messages == ["customer_replied", "pending_time_reached", "ticket_closed"]
     round_trip(session, instance)
 
     record = runtime.deliver_message(
@@ -186,30 +208,52 @@ def test_asking_the_customer_waits_pending_and_the_reply_brings_back_triage(sess
     assert record.status == "delivered"
     assert record.instance_id == instance.id
     assert ticket.state.name == "open"
+    assert ticket.pending_until is None
     again = one_task(session, instance, "Triage")
     assert again.id != first.id
     assert task_data(instance, again)["customer_reply"] == {"article_id": 4711}
-    assert instance.next_timer_due is None  # the reminder is gone with the wait
-    assert instance.waiting_messages == []
+    assert instance.waiting_messages == ["ticket_closed"]
 
 
-def test_without_a_reply_the_reminder_note_appears_and_triage_comes_back(session, people, start_process):
+def test_without_a_reply_the_reminder_reopens_the_ticket_and_triage_comes_back(
+    session, people, start_process
+):
     instance = start_process()
     ticket = instance.ticket
     complete(session, people["secretary"], instance, "Triage", decision="ask_customer", question=QUESTION)
+    assert pending_in(ticket) == pytest.approx(timedelta(days=3), abs=timedelta(minutes=1))
 
-    assert runtime.fire_timers(session, instance_id=instance.id, now=utcnow()) is False  # not yet
-    fire_due_timer(session, instance)
+    assert reach_pending_time(session, ticket) == "process"
 
     assert notes(session, ticket)[-1] == (
         "Reminder",
         f"Reminder: the customer has not answered this question yet: {QUESTION}",
     )
     assert task_names(session, instance) == ["Triage"]
-    assert ticket.state.name == "pending reminder"  # reached; the agent decides what next
-    assert instance.waiting_messages == []
+    # Open again: no pending state with a time in the past is left behind.
+    assert ticket.state.name == "open"
+    assert ticket.pending_until is None
+    assert instance.waiting_messages == ["ticket_closed"]
     late = runtime.deliver_message(session, ticket=ticket, name="customer_replied")
     assert late.status == "unmatched"
+
+
+def test_the_reminder_waits_for_the_pending_time_an_agent_set_by_hand(session, people, start_process):
+    """The process waits for the ticket's pending time: moved by hand, the reminder moves."""
+    instance = start_process()
+    ticket = instance.ticket
+    complete(session, people["secretary"], instance, "Triage", decision="ask_customer", question=QUESTION)
+    later = utcnow() + timedelta(days=10)
+
+    state_flow.set_state(
+        session, actor=people["secretary"], ticket=ticket, state=ticket.state, pending_until=later
+    )
+
+    with time_machine.travel(utcnow() + timedelta(days=4), tick=False):
+        assert ticket.id not in process_events.due_pending_tickets(session, now=utcnow())
+    assert reach_pending_time(session, ticket) == "process"
+    assert task_names(session, instance) == ["Triage"]
+    assert ticket.state.name == "open"
 
 
 def test_waiting_times_can_be_given_when_the_process_starts(session, people, start_process):
@@ -217,7 +261,7 @@ def test_waiting_times_can_be_given_when_the_process_starts(session, people, sta
 
     complete(session, people["secretary"], instance, "Triage", decision="ask_customer", question=QUESTION)
 
-    assert due_in(instance) == pytest.approx(timedelta(hours=4), abs=timedelta(minutes=1))
+    assert pending_in(instance.ticket) == pytest.approx(timedelta(hours=4), abs=timedelta(minutes=1))
 
 
 # --- work and S8: resolve, auto-close, reopen --------------------------------------------
@@ -232,12 +276,12 @@ def test_resolving_waits_pending_auto_close_and_the_timer_closes_the_ticket(
     complete(session, people["bob"], instance, "Work", action="resolve")
 
     assert ticket.state.name == "pending auto close+"
-    assert due_in(instance) == pytest.approx(timedelta(days=7), abs=timedelta(minutes=1))
-    assert instance.waiting_messages == ["customer_replied"]
+    assert pending_in(ticket) == pytest.approx(timedelta(days=7), abs=timedelta(minutes=1))
+    assert instance.waiting_messages == ["customer_replied", "pending_time_reached", "ticket_closed"]
     assert open_tasks(session, instance) == []
     round_trip(session, instance)
 
-    fire_due_timer(session, instance)
+    assert reach_pending_time(session, ticket) == "process"
 
     assert ticket.state.name == "closed successful"
     assert instance.status == "completed"
@@ -269,7 +313,7 @@ def test_a_customer_reply_before_the_auto_close_reopens_it_and_work_returns_to_b
     assert instance.next_timer_due is None
 
     complete(session, people["bob"], instance, "Work", action="resolve")
-    fire_due_timer(session, instance)
+    reach_pending_time(session, ticket)
     assert ticket.state.name == "closed successful"
     assert instance.status == "completed"
 
@@ -278,20 +322,28 @@ def test_work_can_ask_the_customer_and_comes_back_to_the_same_agent(session, peo
     instance = triaged_to_2nd_level
     ticket = instance.ticket
 
-    complete(session, people["bob"], instance, "Work", action="ask_customer", question=QUESTION)
+    complete(
+        session, people["bob"], instance, "Work", action="ask_customer", question=QUESTION, reminder_days=2
+    )
 
     assert ticket.state.name == "pending reminder"
-    assert notes(session, ticket)[-1] == ("Question to the customer", QUESTION)
+    assert pending_in(ticket) == pytest.approx(timedelta(days=2), abs=timedelta(minutes=1))
+    [mail] = outbox_of(session, ticket)
+    assert mail.to_addr == "john.doe@acme.example"
+    assert mail.article is not None
+    assert (mail.article.body_text, mail.article.created_by_agent_id) == (QUESTION, people["bob"].id)
     round_trip(session, instance)
-    fire_due_timer(session, instance)
+    reach_pending_time(session, ticket)
 
     work = one_task(session, instance, "Work")
     assert work.candidate_agent_id == people["bob"].id
     assert notes(session, ticket)[-1][0] == "Reminder"
+    assert (ticket.state.name, ticket.pending_until) == ("open", None)
     # The previous choice is not taken again by itself: the form starts empty.
     data = task_data(instance, work)
     assert data["action"] is None
     assert data["question"] is None
+    assert data["reminder_days"] is None
     assert data["worker_agent_id"] == people["bob"].id
 
     complete(
@@ -300,6 +352,28 @@ def test_work_can_ask_the_customer_and_comes_back_to_the_same_agent(session, peo
     assert runtime.deliver_message(session, ticket=ticket, name="customer_replied").status == "delivered"
     assert ticket.state.name == "open"
     assert one_task(session, instance, "Work").candidate_agent_id == people["bob"].id
+
+
+def test_an_agent_who_may_not_contact_customers_cannot_ask_the_customer(
+    session, people, triaged_to_2nd_level
+):
+    """The server refuses it whatever the form offered: the task stays open, nothing is sent."""
+    instance = triaged_to_2nd_level
+    ticket = instance.ticket
+    rude = new_agent(session, "rude", groups=["second_level"])
+    rude.may_contact_customers = False
+    work = one_task(session, instance, "Work")
+
+    with pytest.raises(PermissionDenied), session.begin_nested():
+        runtime.claim(session, actor=rude, task_id=work.id)
+        runtime.complete_task(
+            session, actor=rude, task_id=work.id, data={"action": "ask_customer", "question": QUESTION}
+        )
+
+    session.refresh(instance)
+    assert one_task(session, instance, "Work").id == work.id
+    assert outbox_of(session, ticket) == []
+    assert ticket.state.name != "pending reminder"
 
 
 def test_the_work_form_requires_what_each_step_needs(session, people, triaged_to_2nd_level):

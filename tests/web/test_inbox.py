@@ -158,3 +158,45 @@ def test_the_inbox_is_in_the_navigation_and_needs_a_login(client, login):
     assert client.get("/inbox").status_code == 302
     login("alice")
     assert 'href="/inbox"' in client.get("/").text
+
+
+def assert_page_reveals_nothing(html: str, task: HumanTask) -> None:
+    for secret in (task.ticket.number, task.ticket.title):
+        assert secret not in html
+
+
+@pytest.mark.parametrize("action", ["claim", "release", "complete"])
+def test_an_agent_who_cannot_read_the_ticket_gets_the_404_page(
+    client, login, session, agent, started, action
+):
+    task = task_of(session, started["Printer on 3rd floor jams"])
+    if action == "release":  # claimed: releasing someone's claim must not reveal it either
+        runtime.claim(session, actor=agent("secretary"), task_id=task.id)
+        session.flush()
+    login("trainee")  # reads 1st level only, not Raw
+
+    response = post_with_token(client, f"/tasks/{task.id}/{action}", decision="work")
+
+    assert response.status_code == 404
+    assert_page_reveals_nothing(response.text, task)
+    session.expire_all()
+    assert task.state == "open"
+    assert task.claimed_by_id == (agent("secretary").id if action == "release" else None)
+
+
+@pytest.mark.parametrize("login_name", ["alice", "observer"])
+@pytest.mark.parametrize("action", ["claim", "release", "complete"])
+def test_a_reader_who_is_no_candidate_gets_the_403_page(
+    client, login, session, agent, started, login_name, action
+):
+    task = task_of(session, started["Printer on 3rd floor jams"])
+    runtime.claim(session, actor=agent("secretary"), task_id=task.id)
+    session.flush()
+    login(login_name)  # both may read Raw; alice holds no rw there, the observer changes nothing
+
+    response = post_with_token(client, f"/tasks/{task.id}/{action}", decision="work")
+
+    assert response.status_code == 403
+    assert "Sam" not in response.text
+    session.expire_all()
+    assert (task.state, task.claimed_by_id) == ("open", agent("secretary").id)

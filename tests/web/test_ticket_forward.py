@@ -1,4 +1,5 @@
-"""Forwarding an article: an internal e-mail article and a mail in the outbox (rw only)."""
+"""Forwarding an article: an internal e-mail article and a mail in the outbox (rw; to a
+customer's address also *may contact customers*, see tests/web/test_customer_contact_rule.py)."""
 
 from __future__ import annotations
 
@@ -47,11 +48,12 @@ def test_forwarding_the_last_article_queues_a_mail_and_keeps_it_internal(client,
     message = session.scalars(
         select(OutboxMessage).where(OutboxMessage.to_addr == "specialist@partner.example")
     ).one()
-    assert ticket.number in message.subject
-    assert message.ticket_id == ticket.id
-    assert message.body_text.startswith("Can you help?")
-    assert last.body_text in message.body_text
     article = session.get(Article, message.article_id)
+    # The mail is composed from the article: the outbox row keeps only the envelope.
+    assert ticket.number in article.subject
+    assert message.ticket_id == ticket.id
+    assert article.body_text.startswith("Can you help?")
+    assert last.body_text in article.body_text
     assert article.channel == "email"
     assert not article.is_visible_for_customer
     assert article.to_addr == "specialist@partner.example"
@@ -75,8 +77,8 @@ def test_a_chosen_article_is_forwarded(client, login, session, agent):
     assert response.status_code == 303
     session.expire_all()
     message = session.scalars(select(OutboxMessage).where(OutboxMessage.to_addr == "a@b.example")).one()
-    assert first.body_text in message.body_text
-    assert "newer" not in message.body_text
+    assert first.body_text in message.article.body_text
+    assert "newer" not in message.article.body_text
 
 
 def test_an_invalid_address_is_refused(client, login, session):

@@ -4,12 +4,15 @@ With a customer token every article is a customer-visible ``web`` article from t
 (whatever ``kind`` says), written to a ticket the customer may see; customers list only the
 visible articles and read only their attachments (anything else is 404).
 
-For agents: an internal note needs ``note`` on the ticket's queue; a reply, a phone note or a visible
-note needs ``rw`` and *may contact customers* and locks the ticket for the agent — all
-decided by :func:`desk.article.service.add_article`.  A reply is recorded as a
-customer-visible e-mail article; sending it is not part of the API yet (there is no desk
-service that sends a reply).  Files come as multipart uploads, either with a new article
-or on their own (then they arrive as an internal note holding the files).
+A customer's article is :func:`flows.customer_message.customer_message`, as a mail from them
+would be: a closed ticket follows the queue's follow-up policy (a *reject* policy is a 409
+here, so the client keeps its text) and the waiting process hears ``customer_replied``.
+
+For agents: an internal note needs ``note`` on the ticket's queue; a reply, a phone note or a
+visible note needs ``rw`` and *may contact customers* and locks the ticket for the agent.  A
+reply is :func:`flows.reply.reply`, the same as the web form's: it is mailed to the customer
+through the outbox with its attachments.  Files come as multipart uploads, either with a new
+article or on their own (then they arrive as an internal note holding them).
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ from desk.article import service as article_service
 from desk.article.models import Article, Attachment
 from desk.article.service import AttachmentDraft
 from desk.customer.models import CustomerUser
-from desk.ticket import service as ticket_service
 from desk.ticket.models import Ticket
+from flows import note as note_flow
+from flows import reply as reply_flow
+from flows.customer_message import customer_message
+from flows.drafts import ArticleDraft
 from web.api import common
 from web.api.common import IF_MATCH_PARAMETER, current_actor, db, readable_ticket
 from web.api.schemas import (
@@ -52,34 +58,51 @@ _CHANNELS = {"note": "note", "reply": "email", "phone": "phone"}
 
 
 def _add(ticket: Ticket, data: dict[str, Any], drafts: Sequence[AttachmentDraft] = ()) -> Article:
-    actor = current_actor()
+    session, actor = db(), current_actor()
     if isinstance(actor, CustomerUser):
-        # A customer writing to their closed ticket reopens it, as a mail would (S2).
-        ticket_service.reopen(db(), actor=actor, ticket=ticket)
-        # The article service makes it the customer's and visible; the channel is the portal's.
-        return article_service.add_article(
-            db(),
-            actor=actor,
-            ticket=ticket,
+        # The customer's message, as a mail from them would be (follow-up policy, reopen,
+        # the waiting process hears customer_replied); the channel is the portal's.
+        draft = ArticleDraft(
             channel="web",
             body_text=data["body"],
             subject=data.get("subject", ""),
             from_addr=actor.email,
+            attachments=tuple(drafts),
+        )
+        return customer_message(session, actor=actor, ticket=ticket, draft=draft, rejectable=False).article
+    kind = data.get("kind", "note")
+    if kind == "reply":
+        customer = ticket.customer_user
+        to = (data.get("to") or "").strip().lower()
+        if to and (customer is None or to != (customer.email or "").lower()):
+            raise ValidationError(
+                "a reply goes to the ticket's customer",
+                errors={"to": ["a reply goes to the ticket's customer; forward the article to anyone else"]},
+            )
+        return reply_flow.reply(
+            session,
+            actor=actor,
+            ticket=ticket,
+            body_text=data["body"],
+            subject=data.get("subject", ""),
             attachments=drafts,
         )
-    kind = data.get("kind", "note")
-    # A note is internal unless asked otherwise; a reply and a phone note are visible.
-    visible = data.get("visible_for_customer", False) if kind == "note" else True
-    customer = ticket.customer_user
-    return article_service.add_article(
-        db(),
+    if kind == "phone":
+        return note_flow.phone_note(
+            session,
+            actor=actor,
+            ticket=ticket,
+            body_text=data["body"],
+            subject=data.get("subject", ""),
+            attachments=drafts,
+        )
+    return note_flow.note(
+        session,
         actor=actor,
         ticket=ticket,
-        channel=_CHANNELS[kind],
         body_text=data["body"],
         subject=data.get("subject", ""),
-        visible_for_customer=visible,
-        to_addr=data.get("to") or (customer.email if kind == "reply" and customer is not None else ""),
+        visible_for_customer=bool(data.get("visible_for_customer", False)),
         attachments=drafts,
     )
 

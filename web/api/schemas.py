@@ -299,6 +299,22 @@ class ArticleCreateSchema(InputSchema):
     to = Text(max_length=2000, load_default="", metadata={"description": "recipient of a reply"})
 
 
+class ForwardSchema(InputSchema):
+    """Forward an article by e-mail."""
+
+    to = Text(required=True, min_length=3, max_length=254, metadata={"description": "one e-mail address"})
+    article_id = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ID), metadata={"description": "default: the newest article"}
+    )
+    comment = Text(max_length=100_000, load_default="")
+
+
+class SplitSchema(InputSchema):
+    """Split an article into a new ticket."""
+
+    title = Text(min_length=1, max_length=255, metadata={"description": "default: the article's subject"})
+
+
 class ArticleFormSchema(InputSchema):
     """The form fields of a multipart article upload (the files come as ``files``)."""
 

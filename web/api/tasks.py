@@ -1,9 +1,10 @@
 """Tasks: the agent's inbox, claiming, releasing and completing user tasks.
 
-The inbox is :func:`engine.inbox.tasks_for` with the same filters; claim, release and
-complete are :mod:`engine.runtime`'s, so the process moves exactly as it does from the
-web inbox (the engine checks lanes, roles and the four-eyes rule, and validates the
-form data against the task's JSON Schema).
+The inbox is :func:`engine.inbox.tasks_for` with the same filters; reading, claiming,
+releasing and completing a task are :mod:`flows.tasks`' use cases, the same the web inbox
+and the ticket view's task forms call (lanes, roles, the four-eyes rule, the form's JSON
+Schema).  A task whose ticket the agent may not read is 404; one they may read but are no
+candidate for is 403 without the task; a lost race is a 409 naming the winner.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from core.errors import NotFound
-from desk.ticket import service as ticket_service
-from engine import inbox, runtime
+from engine import inbox
 from engine.models import HumanTask
+from flows import tasks as task_flows
 from web.api.common import current_agent, db
 from web.api.schemas import MAX_ID, InstanceSchema, TaskCompleteSchema, TaskQuerySchema, TaskSchema
 from web.api.smorest import ApiBlueprint
@@ -47,28 +48,22 @@ def my_tasks(args: dict[str, Any]) -> Sequence[HumanTask]:
 @bp.route("/<int:task_id>", methods=["GET"])
 @bp.response(200, TaskSchema)
 def get_task(task_id: int) -> HumanTask:
-    """One task, for its candidates and for agents who may read its ticket."""
-    session, agent = db(), current_agent()
-    task = session.get(HumanTask, _task_id(task_id))
-    if task is None:
-        raise NotFound("no such task")
-    if not runtime.is_candidate(session, agent, task):
-        ticket_service.get_ticket(session, actor=agent, ticket_id=task.ticket_id)
-    return task
+    """One task, for its candidates."""
+    return task_flows.get(db(), actor=current_agent(), task_id=_task_id(task_id))
 
 
 @bp.route("/<int:task_id>/claim", methods=["POST"])
 @bp.response(200, TaskSchema)
 def claim_task(task_id: int) -> HumanTask:
     """Take the task (the ticket is locked for the agent when nobody holds its lock)."""
-    return runtime.claim(db(), actor=current_agent(), task_id=_task_id(task_id))
+    return task_flows.claim(db(), actor=current_agent(), task_id=_task_id(task_id))
 
 
 @bp.route("/<int:task_id>/release", methods=["POST"])
 @bp.response(200, TaskSchema)
 def release_task(task_id: int) -> HumanTask:
     """Give a claimed task back to its candidates."""
-    return runtime.release(db(), actor=current_agent(), task_id=_task_id(task_id))
+    return task_flows.release(db(), actor=current_agent(), task_id=_task_id(task_id))
 
 
 @bp.route("/<int:task_id>/complete", methods=["POST"])
@@ -77,12 +72,10 @@ def release_task(task_id: int) -> HumanTask:
 def complete_task(data: dict[str, Any], task_id: int) -> SimpleNamespace:
     """Complete the task with its form data; the process runs on to its next wait."""
     session = db()
-    instance = runtime.complete_task(
+    instance = task_flows.complete(
         session, actor=current_agent(), task_id=_task_id(task_id), data=data["data"]
     )
-    open_tasks = [
-        t for t in inbox.open_tasks_of_ticket(session, ticket=instance.ticket) if t.instance_id == instance.id
-    ]
+    open_tasks = task_flows.open_tasks_of(session, instance=instance)
     return SimpleNamespace(
         id=instance.id,
         ticket_id=instance.ticket_id,

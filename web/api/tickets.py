@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from core.errors import NotFound, PermissionDenied, ValidationError
-from desk.actor import SYSTEM
 from desk.agent.models import Agent
-from desk.article import service as article_service
+from desk.article.models import Article
 from desk.customer.models import CustomerUser
 from desk.history import service as history_service
 from desk.history.models import History
@@ -26,8 +25,14 @@ from desk.queue.models import Queue
 from desk.ticket import service as ticket_service
 from desk.ticket import states
 from desk.ticket.models import State, Ticket, TicketLink
-from engine import definitions, inbox, runtime
+from engine import inbox
 from engine.models import HumanTask
+from flows import forward as forward_flow
+from flows import merge as merge_flow
+from flows import state as state_flow
+from flows import ticket_fields as fields
+from flows.drafts import ArticleDraft
+from flows.open_ticket import open_ticket
 from web.api import common
 from web.api.common import (
     ETAG_HEADER,
@@ -41,10 +46,13 @@ from web.api.common import (
 from web.api.queries import search_tickets
 from web.api.schemas import (
     MAX_ID,
+    ArticleSchema,
+    ForwardSchema,
     HistorySchema,
     LinkOutSchema,
     LinkSchema,
     MergeSchema,
+    SplitSchema,
     TaskSchema,
     TicketCreateSchema,
     TicketQuerySchema,
@@ -113,7 +121,17 @@ def create_ticket(data: dict[str, Any]) -> TicketResult:
         if data["customer_user_id"] is not None
         else None
     )
-    ticket = ticket_service.create_ticket(
+    phone = channel == "phone"
+    first = ArticleDraft(
+        channel=channel,
+        body_text=data["body"],
+        subject=data["subject"] or data["title"],
+        # A phone ticket records the customer's call; a web ticket is written by the agent.
+        sender_type="customer" if phone and customer is not None else None,
+        visible_for_customer=data["visible_for_customer"],
+        from_addr=customer.email if phone and customer is not None else "",
+    )
+    opened = open_ticket(
         session,
         actor=agent,
         title=data["title"],
@@ -122,22 +140,9 @@ def create_ticket(data: dict[str, Any]) -> TicketResult:
         state=state_named(data["state"]) if "state" in data else None,
         priority=data["priority"],
         pending_until=data["pending_until"],
+        first=first,
     )
-    phone = channel == "phone"
-    article = article_service.add_article(
-        session,
-        actor=agent,
-        ticket=ticket,
-        channel=channel,
-        body_text=data["body"],
-        subject=data["subject"] or ticket.title,
-        # A phone ticket records the customer's call; a web ticket is written by the agent.
-        sender_type="customer" if phone and customer is not None else None,
-        visible_for_customer=data["visible_for_customer"],
-        from_addr=customer.email if phone and customer is not None else "",
-    )
-    _start_handling(ticket, article.id)
-    return with_etag(ticket, 201)
+    return with_etag(opened.ticket, 201)
 
 
 def _create_customer_ticket(customer: CustomerUser, data: dict[str, Any]) -> TicketResult:
@@ -147,32 +152,20 @@ def _create_customer_ticket(customer: CustomerUser, data: dict[str, Any]) -> Tic
         raise PermissionDenied("customers open tickets for themselves only")
     if "state" in data or data["pending_until"] is not None:
         raise PermissionDenied("customers do not set the state of a ticket")
-    session = db()
-    ticket = ticket_service.create_ticket(
-        session,
+    opened = open_ticket(
+        db(),
         actor=customer,
         title=data["title"],
         queue=referenced(Queue, data["queue_id"], "queue_id"),
         priority=data["priority"],
+        first=ArticleDraft(
+            channel="web",
+            body_text=data["body"],
+            subject=data["subject"] or data["title"],
+            from_addr=customer.email,
+        ),
     )
-    article = article_service.add_article(
-        session,
-        actor=customer,
-        ticket=ticket,
-        channel="web",
-        body_text=data["body"],
-        subject=data["subject"] or ticket.title,
-        from_addr=customer.email,
-    )
-    _start_handling(ticket, article.id)
-    return with_etag(ticket, 201)
-
-
-def _start_handling(ticket: Ticket, first_article_id: int) -> None:
-    # As the mail pipeline does for a new mail.
-    session = db()
-    if definitions.latest_version(session, runtime.DEFAULT_PROCESS) is not None:
-        runtime.start(session, actor=SYSTEM, ticket=ticket, data={"first_article_id": first_article_id})
+    return with_etag(opened.ticket, 201)
 
 
 @bp.route("/<int:ticket_id>", methods=["GET"])
@@ -205,23 +198,23 @@ def update_ticket(data: dict[str, Any], ticket_id: int) -> TicketResult:
     session, agent = db(), current_agent()
     common.check_if_match(ticket)
     if "queue_id" in data:
-        ticket_service.move(
+        fields.move(
             session, actor=agent, ticket=ticket, queue=referenced(Queue, data["queue_id"], "queue_id")
         )
     if "state" in data or "pending_until" in data:
         state = state_named(data["state"]) if "state" in data else ticket.state
         pending = data.get("pending_until", ticket.pending_until)
-        ticket_service.set_state(session, actor=agent, ticket=ticket, state=state, pending_until=pending)
+        state_flow.set_state(session, actor=agent, ticket=ticket, state=state, pending_until=pending)
     if "priority" in data:
-        ticket_service.set_priority(session, actor=agent, ticket=ticket, priority=data["priority"])
+        fields.set_priority(session, actor=agent, ticket=ticket, priority=data["priority"])
     if "owner_id" in data:
         owner = referenced(Agent, data["owner_id"], "owner_id")
-        ticket_service.set_owner(session, actor=agent, ticket=ticket, owner=owner)
+        fields.set_owner(session, actor=agent, ticket=ticket, owner=owner)
     if "responsible_id" in data:
         responsible = referenced(Agent, data["responsible_id"], "responsible_id")
-        ticket_service.set_responsible(session, actor=agent, ticket=ticket, responsible=responsible)
+        fields.set_responsible(session, actor=agent, ticket=ticket, responsible=responsible)
     if "title" in data:
-        ticket_service.set_title(session, actor=agent, ticket=ticket, title=data["title"])
+        fields.set_title(session, actor=agent, ticket=ticket, title=data["title"])
     return with_etag(ticket)
 
 
@@ -233,7 +226,7 @@ def lock_ticket(ticket_id: int) -> TicketResult:
     ticket = readable_ticket(ticket_id)
     agent = current_agent()
     common.check_if_match(ticket)
-    ticket_service.lock(db(), actor=agent, ticket=ticket)
+    fields.lock(db(), actor=agent, ticket=ticket)
     return with_etag(ticket)
 
 
@@ -245,7 +238,7 @@ def unlock_ticket(ticket_id: int) -> TicketResult:
     ticket = readable_ticket(ticket_id)
     agent = current_agent()
     common.check_if_match(ticket)
-    ticket_service.unlock(db(), actor=agent, ticket=ticket)
+    fields.unlock(db(), actor=agent, ticket=ticket)
     return with_etag(ticket)
 
 
@@ -259,7 +252,7 @@ def merge_ticket(data: dict[str, Any], ticket_id: int) -> TicketResult:
     agent = current_agent()
     common.check_if_match(ticket)
     into = readable_ticket(data["into_ticket_id"])
-    ticket_service.merge(db(), actor=agent, ticket=ticket, into=into)
+    merge_flow.merge(db(), actor=agent, ticket=ticket, into=into)
     return with_etag(ticket)
 
 
@@ -282,7 +275,7 @@ def link_ticket(data: dict[str, Any], ticket_id: int) -> TicketLink:
     agent = current_agent()
     common.check_if_match(source)
     target = readable_ticket(data["target_ticket_id"])
-    return ticket_service.link(db(), actor=agent, source=source, target=target, kind=data["kind"])
+    return merge_flow.link(db(), actor=agent, source=source, target=target, kind=data["kind"])
 
 
 @bp.route("/<int:ticket_id>/history", methods=["GET"])
@@ -301,3 +294,39 @@ def ticket_tasks(ticket_id: int) -> Sequence[HumanTask]:
     ticket = readable_ticket(ticket_id)
     current_agent()
     return inbox.open_tasks_of_ticket(db(), ticket=ticket)
+
+
+@bp.route("/<int:ticket_id>/forward", methods=["POST"])
+@bp.arguments(ForwardSchema)
+@bp.response(201, ArticleSchema)
+@bp.doc(parameters=[IF_MATCH_PARAMETER])
+def forward_ticket_article(data: dict[str, Any], ticket_id: int) -> Article:
+    """Forward an article (default: the newest) by e-mail, as the web Forward action does.
+
+    It needs ``rw``; a customer's address needs *may contact customers* as well.
+    """
+    ticket = readable_ticket(ticket_id)
+    agent = current_agent()
+    common.check_if_match(ticket)
+    return forward_flow.forward(
+        db(),
+        actor=agent,
+        ticket=ticket,
+        to_addr=data["to"],
+        article_id=data.get("article_id"),
+        comment=data["comment"],
+    )
+
+
+@bp.route("/<int:ticket_id>/articles/<int:article_id>/split", methods=["POST"])
+@bp.arguments(SplitSchema)
+@bp.response(201, TicketSchema, headers=ETAG_HEADER)
+def split_article(data: dict[str, Any], ticket_id: int, article_id: int) -> TicketResult:
+    """Copy an article into a new ticket, linked as this ticket's child; its process starts."""
+    ticket = readable_ticket(ticket_id)
+    agent = current_agent()
+    article = db().get(Article, article_id) if 0 < article_id <= MAX_ID else None
+    if article is None or article.ticket_id != ticket.id:
+        raise NotFound("no such article on this ticket")
+    child = merge_flow.split(db(), actor=agent, article=article, title=data.get("title"))
+    return with_etag(child, 201)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
+from desk.article import service as article_service
 from desk.ticket import service as ticket_service
 from web.auth import login_required
 from web.auth.users import current_agent
@@ -26,6 +27,11 @@ def index() -> ResponseReturnValue:
     rows = ticket_service.list_tickets(
         get_db(), actor=current_agent(), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
     )
+    shown = rows[:PAGE_SIZE]
     return render_template(
-        "dashboard/index.html", tickets=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE
+        "dashboard/index.html",
+        tickets=shown,
+        waiting=article_service.awaiting_answer(get_db(), ticket_ids=[t.id for t in shown]),
+        page=page,
+        has_next=len(rows) > PAGE_SIZE,
     )

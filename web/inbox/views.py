@@ -1,24 +1,33 @@
-"""Inbox views: thin; ``engine.inbox`` decides which tasks an agent sees and in which order."""
+"""Inbox views: thin; ``engine.inbox`` decides which tasks an agent sees and in which order.
+
+Claiming and releasing are :mod:`flows.tasks`' use cases, as in the API.  A task whose ticket
+the agent may not read is the 404 page and one they are no candidate for the 403 page (both
+tell nothing about the task); a lost race is a message naming who won.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from core.errors import NotFound
 from desk.agent import service as agent_service
 from desk.permission import service as permissions
 from desk.queue import service as queue_service
 from desk.queue.models import QUEUE_SEPARATOR
-from engine import inbox, runtime
+from engine import inbox
+from flows import tasks as task_flows
 from web.auth import login_required
 from web.auth.users import current_agent
 from web.db import get_db
 from web.tickets.support import _, attempt, back_to, check_id, flash_done, local_target
 
 bp = Blueprint("inbox", __name__)
+T = TypeVar("T")
 
 PAGE_SIZE = 25
 MAX_PAGE = 100_000
@@ -94,7 +103,7 @@ def index() -> ResponseReturnValue:
 def claim(task_id: int) -> ResponseReturnValue:
     """Take a task (the runtime also locks the ticket when nobody holds its lock)."""
     agent = current_agent()
-    ok, _task = attempt(lambda: runtime.claim(get_db(), actor=agent, task_id=check_id(task_id)))
+    ok, _task = attempt(_or_404(lambda: task_flows.claim(get_db(), actor=agent, task_id=check_id(task_id))))
     if ok:
         flash_done(_("You claimed the task."))
     return back_to(local_target(url_for("inbox.index")))
@@ -105,7 +114,23 @@ def claim(task_id: int) -> ResponseReturnValue:
 def release(task_id: int) -> ResponseReturnValue:
     """Give a claimed task back to its candidates."""
     agent = current_agent()
-    ok, _task = attempt(lambda: runtime.release(get_db(), actor=agent, task_id=check_id(task_id)))
+    ok, _task = attempt(_or_404(lambda: task_flows.release(get_db(), actor=agent, task_id=check_id(task_id))))
     if ok:
         flash_done(_("You released the task."))
     return back_to(local_target(url_for("inbox.index")))
+
+
+def _or_404(action: Callable[[], T]) -> Callable[[], T]:
+    """``action`` with *not found* as the 404 page instead of a flash message.
+
+    A flash would still be a page of ours answering for a task the agent may not know of;
+    the 404 looks exactly like a task id that does not exist.
+    """
+
+    def run() -> T:
+        try:
+            return action()
+        except NotFound:
+            abort(404)
+
+    return run

@@ -8,6 +8,7 @@ from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from core.errors import ValidationError
+from desk.article import service as article_service
 from desk.permission import service as permissions
 from desk.queue import service as queue_service
 from desk.ticket import search as search_service
@@ -80,6 +81,7 @@ def index() -> ResponseReturnValue:
         state_types=STATE_TYPES,
         state_type=state_type,
         results=results,
+        waiting=article_service.awaiting_answer(session, ticket_ids=[t.id for t in results]),
         searched=searched,
         errors=errors,
         page=page,

@@ -19,13 +19,16 @@ from sqlalchemy.orm import Session
 from core.errors import NotFound, PermissionDenied, ValidationError
 from desk.agent.models import Agent
 from desk.article import reply as reply_service
-from desk.article import service as article_service
 from desk.article.models import Article
 from desk.article.service import AttachmentDraft
 from desk.permission import service as permissions
 from desk.queue.models import Queue
 from desk.ticket import service as ticket_service
 from desk.ticket.models import State, Ticket
+from flows import merge as merge_flow
+from flows import note as note_flow
+from flows import reply as reply_flow
+from flows import ticket_fields as fields
 from web.auth import login_required
 from web.auth.users import current_agent
 from web.db import get_db
@@ -128,7 +131,7 @@ def _pending_until() -> datetime | None:
 @action("reply")
 def reply(session: Session, agent: Agent, ticket: Ticket) -> str:
     """E-mail the customer (visible; auto-locks; the mail goes to the outbox)."""
-    reply_service.send_reply(
+    reply_flow.reply(
         session,
         actor=agent,
         ticket=ticket,
@@ -142,12 +145,10 @@ def reply(session: Session, agent: Agent, ticket: Ticket) -> str:
 @action("note")
 def note(session: Session, agent: Agent, ticket: Ticket) -> str:
     """An internal note (never shown to the customer)."""
-    article_service.add_article(
+    note_flow.note(
         session,
         actor=agent,
         ticket=ticket,
-        channel="note",
-        visible_for_customer=False,
         subject=request.form.get("subject", "")[:500],
         body_text=_text("body"),
         attachments=_attachments(),
@@ -158,12 +159,10 @@ def note(session: Session, agent: Agent, ticket: Ticket) -> str:
 @action("phone")
 def phone(session: Session, agent: Agent, ticket: Ticket) -> str:
     """A phone call with the customer, visible to them."""
-    article_service.add_article(
+    note_flow.phone_note(
         session,
         actor=agent,
         ticket=ticket,
-        channel="phone",
-        visible_for_customer=True,
         subject=request.form.get("subject", "")[:500],
         body_text=_text("body"),
     )
@@ -174,9 +173,7 @@ def phone(session: Session, agent: Agent, ticket: Ticket) -> str:
 def move(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Move the ticket to another queue."""
     queue = _load(session, Queue, "queue")
-    ticket_service.move(
-        session, actor=agent, ticket=ticket, queue=queue, comment=request.form.get("comment", "")
-    )
+    fields.move(session, actor=agent, ticket=ticket, queue=queue, comment=request.form.get("comment", ""))
     return _("The ticket was moved to %(queue)s.", queue=queue.name)
 
 
@@ -184,7 +181,7 @@ def move(session: Session, agent: Agent, ticket: Ticket) -> str:
 def owner(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Make another agent the owner."""
     new = _load(session, Agent, "agent")
-    ticket_service.set_owner(session, actor=agent, ticket=ticket, owner=new)
+    fields.set_owner(session, actor=agent, ticket=ticket, owner=new)
     return _("%(name)s is now the owner.", name=new.full_name)
 
 
@@ -192,7 +189,7 @@ def owner(session: Session, agent: Agent, ticket: Ticket) -> str:
 def responsible(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Make another agent responsible."""
     new = _load(session, Agent, "agent")
-    ticket_service.set_responsible(session, actor=agent, ticket=ticket, responsible=new)
+    fields.set_responsible(session, actor=agent, ticket=ticket, responsible=new)
     return _("%(name)s is now responsible.", name=new.full_name)
 
 
@@ -211,21 +208,21 @@ def priority(session: Session, agent: Agent, ticket: Ticket) -> str:
         value = int(request.form.get("priority", ""))
     except ValueError:
         raise ValidationError("invalid priority", errors={"priority": ["must be 1 to 5"]}) from None
-    ticket_service.set_priority(session, actor=agent, ticket=ticket, priority=value)
+    fields.set_priority(session, actor=agent, ticket=ticket, priority=value)
     return _("The priority was changed.")
 
 
 @action("lock")
 def lock(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Lock the ticket for oneself."""
-    ticket_service.lock(session, actor=agent, ticket=ticket)
+    fields.lock(session, actor=agent, ticket=ticket)
     return _("The ticket is locked for you.")
 
 
 @action("unlock")
 def unlock(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Release the lock, whoever holds it (S14)."""
-    ticket_service.unlock(session, actor=agent, ticket=ticket)
+    fields.unlock(session, actor=agent, ticket=ticket)
     return _("The ticket is unlocked.")
 
 
@@ -243,7 +240,7 @@ def _target(session: Session, agent: Agent) -> Ticket:
 def merge(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Merge this ticket into another one."""
     target = _target(session, agent)
-    ticket_service.merge(session, actor=agent, ticket=ticket, into=target)
+    merge_flow.merge(session, actor=agent, ticket=ticket, into=target)
     return _("The ticket was merged into %(number)s.", number=target.number)
 
 
@@ -252,8 +249,19 @@ def link(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Link this ticket to another one."""
     target = _target(session, agent)
     kind = request.form.get("kind", "normal")
-    ticket_service.link(session, actor=agent, source=ticket, target=target, kind=kind)
+    merge_flow.link(session, actor=agent, source=ticket, target=target, kind=kind)
     return _("The ticket was linked to %(number)s.", number=target.number)
+
+
+@action("split")
+def split(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Copy an article of this ticket into a new child ticket (OTRS split)."""
+    article = session.get(Article, _int("article"))
+    if article is None or article.ticket_id != ticket.id:
+        raise ValidationError("no article", errors={"article": ["choose an article of this ticket"]})
+    title = request.form.get("title", "").strip()[:255] or None
+    child = merge_flow.split(session, actor=agent, article=article, title=title)
+    return _("The article was split into the new ticket %(number)s.", number=child.number)
 
 
 def _forwarded_article(session: Session, ticket: Ticket) -> Article:
@@ -273,9 +281,12 @@ def forward(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Forward an article (default: the newest) to an e-mail address, with an optional comment.
 
     Forwarding goes to a third party (a supplier, a specialist), not to the customer: so it
-    needs ``rw`` on the queue but not *may contact customers*, and the forwarded mail is kept
-    as an internal e-mail article, never shown to the customer.  The mail goes to the outbox
-    in the same transaction, with the ticket number in its subject.
+    needs ``rw`` on the queue, and *may contact customers* only when the address is a
+    customer's (the ticket's customer, an address the customer copied in, any customer user:
+    refused by ``mail_article`` with the 403 page, nothing written).  The forwarded mail, with
+    the article's attachments, is kept as an internal e-mail article, never shown to the
+    customer.  The mail goes to the outbox in the same transaction, with the ticket number in
+    its subject.
     """
     permissions.require_queue(session, agent, ticket.queue, "rw")
     to_addr = request.form.get("to", "").strip()

@@ -15,15 +15,14 @@ from sqlalchemy.orm import Session
 from core.errors import ValidationError
 from desk.actor import SYSTEM
 from desk.agent.models import Agent
-from desk.article import service as article_service
 from desk.customer import service as customer_service
 from desk.customer.models import CustomerUser
 from desk.permission import service as permissions
 from desk.queue import service as queue_service
 from desk.queue.models import Queue
-from desk.ticket import service as ticket_service
 from desk.ticket.models import Ticket
-from engine import definitions, runtime
+from flows.drafts import ArticleDraft
+from flows.open_ticket import open_ticket
 from web.auth import login_required
 from web.auth.users import current_agent
 from web.db import get_db
@@ -128,13 +127,7 @@ def _open(session: Session, agent: Agent, queues: list[Queue]) -> Ticket:
     # that (403), and no customer is created for a ticket that cannot exist.
     permissions.require_queue(session, agent, queue, "create")
     customer = _customer(session, email)
-    ticket = ticket_service.create_ticket(
-        session, actor=agent, title=title, queue=queue, customer_user=customer
-    )
-    article_service.add_article(
-        session,
-        actor=agent,
-        ticket=ticket,
+    first = ArticleDraft(
         channel="phone",
         sender_type="customer",
         visible_for_customer=True,
@@ -142,6 +135,5 @@ def _open(session: Session, agent: Agent, queues: list[Queue]) -> Ticket:
         body_text=body,
         from_addr=customer.email,
     )
-    if definitions.latest_version(session, runtime.DEFAULT_PROCESS) is not None:
-        runtime.start(session, actor=SYSTEM, ticket=ticket)
-    return ticket
+    opened = open_ticket(session, actor=agent, title=title, queue=queue, customer_user=customer, first=first)
+    return opened.ticket

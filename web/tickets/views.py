@@ -30,6 +30,7 @@ from desk.ticket import states as state_service
 from desk.ticket.models import Ticket
 from engine import inbox, runtime
 from engine.models import HumanTask, ProcessInstance
+from flows import tasks as task_flows
 from web.auth import login_required
 from web.auth.users import current_agent
 from web.db import get_db
@@ -121,7 +122,7 @@ def _task_views(
                 fields=taskforms.fields_of(schema, submitted if failed else None, errors if failed else None),
                 form_title=str((schema or {}).get("title", "")),
                 form_description=str((schema or {}).get("description", "")),
-                may_work=runtime.is_candidate(session, agent, task) and not agent.read_only,
+                may_work=task_flows.may_work(session, agent=agent, task=task),
                 claimed_by=claimed_by,
                 claimed_by_other=claimed_by is not None and claimed_by.id != agent.id,
                 errors=taskforms.form_errors(schema, errors) if failed else [],
@@ -283,7 +284,7 @@ def complete(task_id: int) -> ResponseReturnValue:
 
     def run() -> bool:
         data = taskforms.parse_submission(schema, request.form)
-        runtime.complete_task(session, actor=agent, task_id=task.id, data=data)
+        task_flows.complete(session, actor=agent, task_id=task.id, data=data)
         return True
 
     done, error = attempt_validated(run)

@@ -1,0 +1,85 @@
+"""Set a ticket's state and pending time, close it, merge it: the one path every channel takes.
+
+The desk service changes the ticket (permissions, history); this use case then tells the
+ticket's running processes when the ticket was closed or merged (``ticket_closed``, see
+:mod:`flows.process_events`), so state and process stay one truth.  A pending time needs no
+event: the pending-time sweep reads it from the ticket, so a time changed by hand is the one
+the process waits for.
+
+Process operators pass ``from_instance_id``: the instance whose step made the change is
+running right now and must not get its own change back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from core.errors import ValidationError
+from desk.actor import Actor, actor_label
+from desk.ticket import service as tickets
+from desk.ticket import states
+from desk.ticket.models import State, Ticket
+from flows import process_events
+
+# State types that end a ticket's handling: its processes are told.
+ENDING_TYPES = ("closed", "merged")
+
+
+def set_state(
+    session: Session,
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    state: State,
+    pending_until: datetime | None = None,
+    comment: str = "",
+    from_instance_id: int | None = None,
+) -> None:
+    """Change the state (pending states with their time); a close ends the ticket's processes."""
+    tickets.set_state(session, actor=actor, ticket=ticket, state=state, pending_until=pending_until)
+    if state.type in ENDING_TYPES:
+        process_events.ticket_closed(
+            session,
+            ticket=ticket,
+            actor=actor,
+            reason=_reason(actor, state, comment),
+            except_instance_id=from_instance_id,
+        )
+
+
+def close(
+    session: Session,
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    state: State | None = None,
+    comment: str = "",
+    from_instance_id: int | None = None,
+) -> None:
+    """Close the ticket (``closed successful`` unless another closed state is given)."""
+    target = state or states.get_state(session, "closed successful")
+    if target.type != "closed":
+        raise ValidationError(
+            "not a closed state", errors={"state": [f"{target.name} is not a closed state"]}
+        )
+    set_state(
+        session, actor=actor, ticket=ticket, state=target, comment=comment, from_instance_id=from_instance_id
+    )
+
+
+def merge(session: Session, *, actor: Actor, ticket: Ticket, into: Ticket, comment: str = "") -> None:
+    """Merge ``ticket`` into ``into``; the merged ticket's processes end (``ticket_closed``)."""
+    tickets.merge(session, actor=actor, ticket=ticket, into=into)
+    process_events.ticket_closed(
+        session,
+        ticket=ticket,
+        actor=actor,
+        reason=comment or f"the ticket was merged into {into.number} by {actor_label(actor)}",
+    )
+
+
+def _reason(actor: Actor, state: State, comment: str) -> str:
+    why = f"the ticket was set to {state.name} by {actor_label(actor)}"
+    return f"{why}: {comment}" if comment else why

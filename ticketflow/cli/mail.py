@@ -1,0 +1,161 @@
+"""``ticketflow mail``: the pipe, the SMTP receiver, IMAP mailboxes, reprocessing, the outbox."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+
+from core.config import get_settings
+from ticketflow.cli.errors import friendly_errors
+
+
+@click.group()
+def mail() -> None:
+    """The mail channel."""
+
+
+EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the mail and tries again
+
+
+@mail.command("ingest")
+def mail_ingest() -> None:
+    """Read one mail from standard input and store it (for an MTA pipe).
+
+    Exits 75 when the database cannot be reached, so the MTA retries later.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core import jobs
+    from mail.inbound.receive import MailTooLarge, accept
+    from mail.tasks import process_one
+
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        raise click.ClickException("no mail on standard input")
+    try:
+        jobs.set_backend(_NullBackend())  # processed right here, not by a thread that dies with us
+        raw_id, created = accept(data, source="pipe")
+    except MailTooLarge as exc:
+        raise click.ClickException(str(exc)) from None
+    except (SQLAlchemyError, OSError) as exc:
+        click.echo(f"cannot store the mail now: {exc}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    if created:
+        process_one(raw_id)
+    click.echo(f"stored as raw mail {raw_id}" + ("" if created else " (already known)"))
+
+
+class _NullBackend:
+    def send(self, name: str, kwargs: dict[str, Any]) -> None:
+        """Drop job messages: the periodic sweeps of the running worker pick the work up."""
+
+
+@mail.command("receive")
+@click.option("--host", default=None, help="Default: TICKETFLOW_SMTP_RECEIVER_HOST.")
+@click.option("--port", type=int, default=None, help="Default: TICKETFLOW_SMTP_RECEIVER_PORT.")
+def mail_receive(host: str | None, port: int | None) -> None:
+    """Run the SMTP receiver alone."""
+    from mail.inbound.smtp_receiver import make_controller
+
+    settings = get_settings()
+    controller = make_controller(host or settings.smtp_receiver_host, port or settings.smtp_receiver_port)
+    controller.start()
+    click.echo(f"receiving mail on {controller.hostname}:{controller.port}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
+@mail.command("fetch")
+def mail_fetch() -> None:
+    """Fetch every active IMAP mailbox once."""
+    from core import jobs
+    from mail.inbound.imap import fetch_all
+
+    stored = fetch_all()
+    backend = jobs.get_backend()
+    if isinstance(backend, jobs.InProcessBackend):
+        # Without Redis the jobs run on a thread of this process: let them finish (the new
+        # tickets and their answers) instead of cutting them off when the command exits.
+        backend.join()
+    click.echo(f"{stored} new mail(s) stored")
+
+
+@mail.command("account-add")
+@click.argument("name")
+@click.option("--host", required=True)
+@click.option("--port", type=int, default=993, show_default=True)
+@click.option("--no-ssl", is_flag=True, help="Plain IMAP (only for a server on this machine).")
+@click.option("--username", required=True, help="Also the address that routes the mail to a queue.")
+@click.option("--password", prompt=True, hide_input=True)
+@click.option("--folder", default="INBOX", show_default=True)
+@click.option("--processed-folder", default="", help="Move fetched mail here (default: flag it).")
+@friendly_errors
+def mail_account_add(
+    name: str,
+    host: str,
+    port: int,
+    no_ssl: bool,
+    username: str,
+    password: str,
+    folder: str,
+    processed_folder: str,
+) -> None:
+    """Add an IMAP mailbox to fetch."""
+    from core.db import session_scope
+    from desk.actor import SYSTEM
+    from mail.accounts import create_account
+
+    with session_scope() as session:
+        create_account(
+            session,
+            actor=SYSTEM,
+            name=name,
+            host=host,
+            port=port,
+            use_ssl=not no_ssl,
+            username=username,
+            password=password,
+            folder=folder,
+            processed_folder=processed_folder,
+        )
+    click.echo(f"mailbox {name} added")
+
+
+@mail.command("reprocess")
+@click.argument("raw_mail_id", type=int)
+def mail_reprocess(raw_mail_id: int) -> None:
+    """Process a stored mail again (after a failure was fixed)."""
+    from core.db import session_scope
+    from desk.rawmail.models import RawMail
+    from mail.tasks import process_one
+
+    with session_scope() as session:
+        raw = session.get(RawMail, raw_mail_id)
+        if raw is None:
+            raise click.ClickException(f"no raw mail {raw_mail_id}")
+        if raw.status == "failed":
+            raw.status = "received"
+    process_one(raw_mail_id)
+    with session_scope() as session:
+        raw = session.get(RawMail, raw_mail_id)
+        assert raw is not None  # noqa: S101 (just read it)
+        click.echo(f"raw mail {raw_mail_id}: {raw.status}" + (f" ({raw.error})" if raw.error else ""))
+
+
+@mail.command("send")
+def mail_send() -> None:
+    """Send every due mail of the outbox now (the worker does this every 15 seconds)."""
+    from mail.tasks import sweep_outbox
+
+    sweep_outbox()
+    click.echo("outbox sent")

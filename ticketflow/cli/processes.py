@@ -1,0 +1,80 @@
+"""``ticketflow process``: deploy, list and start BPMN processes, fire due timers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ticketflow.cli.errors import friendly_errors
+
+
+@click.group()
+def process() -> None:
+    """BPMN processes."""
+
+
+@process.command("deploy")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--forms",
+    "forms_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of the *.json forms (default: forms/ beside each file).",
+)
+@friendly_errors
+def process_deploy(files: tuple[Path, ...], forms_dir: Path | None) -> None:
+    """Validate and deploy BPMN FILES (none: the default processes of bpmn/)."""
+    from core.db import session_scope
+    from desk.actor import SYSTEM
+    from engine import definitions
+
+    with session_scope() as session:
+        if not files:
+            versions = definitions.deploy_directory(session, actor=SYSTEM)
+        else:
+            versions = []
+            for path in files:
+                forms = definitions.read_forms(forms_dir or path.parent / "forms")
+                versions += definitions.deploy(session, actor=SYSTEM, bpmn_xml=path.read_text(), forms=forms)
+        for version in versions:
+            click.echo(f"{version.process_id} version {version.version}")
+
+
+@process.command("list")
+def process_list() -> None:
+    """List deployed process versions, newest first."""
+    from core.db import session_scope
+    from engine import definitions
+
+    with session_scope() as session:
+        for version in definitions.list_versions(session):
+            when = version.deployed_at.strftime("%Y-%m-%d %H:%M")
+            click.echo(f"{version.process_id:<24} v{version.version:<4} {when}  {version.name}")
+
+
+@process.command("start")
+@click.argument("ticket_number")
+@click.option("--process", "process_id", default="ticket_handling", show_default=True)
+@friendly_errors
+def process_start(ticket_number: str, process_id: str) -> None:
+    """Start a process for the ticket with TICKET_NUMBER."""
+    from core.db import session_scope
+    from desk.actor import SYSTEM
+    from desk.ticket import service as tickets
+    from engine import runtime
+
+    with session_scope() as session:
+        ticket = tickets.get_by_number(session, actor=SYSTEM, number=ticket_number)
+        instance = runtime.start(session, actor=SYSTEM, ticket=ticket, process_id=process_id)
+        click.echo(f"process instance {instance.id} ({instance.status})")
+
+
+@process.command("fire-timers")
+def process_fire_timers() -> None:
+    """Fire every due timer now (the worker does this every 30 seconds)."""
+    from engine.tasks import fire_due_timers_now
+
+    fired = fire_due_timers_now()
+    click.echo(f"{len(fired)} process instance(s) advanced")

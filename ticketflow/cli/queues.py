@@ -1,0 +1,54 @@
+"""``ticketflow queue``: queues."""
+
+from __future__ import annotations
+
+import click
+
+from ticketflow.cli.errors import friendly_errors
+
+
+@click.group()
+def queue() -> None:
+    """Queues."""
+
+
+@queue.command("create")
+@click.argument("name")
+@click.option("--group", "group_name", required=True, help="The group that owns the queue.")
+@click.option("--address", default=None, help="Mail to this address lands in the queue.")
+@click.option(
+    "--follow-up",
+    type=click.Choice(["reopen", "new_ticket", "reject"]),
+    default="reopen",
+    help="What a reply to a closed ticket does.",
+)
+@click.option("--unlock-timeout", type=click.IntRange(min=0), default=0, help="Minutes; 0 = never.")
+@click.option("--create-group", is_flag=True, help="Create the group when it does not exist.")
+@friendly_errors
+def queue_create(
+    name: str, group_name: str, address: str | None, follow_up: str, unlock_timeout: int, create_group: bool
+) -> None:
+    """Create queue NAME (use Parent::Child for a sub-queue)."""
+    from core.db import session_scope
+    from core.errors import NotFound
+    from desk.actor import SYSTEM
+    from desk.agent import service as agents
+    from desk.queue import service as queues
+
+    with session_scope() as session:
+        try:
+            group = agents.get_group(session, name=group_name)
+        except NotFound:
+            if not create_group:
+                raise
+            group = agents.create_group(session, actor=SYSTEM, name=group_name)
+        queues.create_queue(
+            session,
+            actor=SYSTEM,
+            name=name,
+            group=group,
+            system_address=address,
+            follow_up_policy=follow_up,
+            unlock_timeout_minutes=unlock_timeout,
+        )
+    click.echo(f"queue {name} created")
