@@ -213,11 +213,10 @@ def require_candidate(session: Session, agent: Agent, task: HumanTask) -> None:
     """
     if is_candidate(session, agent, task):
         return
-    if task.state != "open" and task.completed_by_id == agent.id and not agent.read_only:
-        if permissions.can_read_ticket(session, agent, task.ticket):
-            return
     if not permissions.can_read_ticket(session, agent, task.ticket):
         raise NotFound("no such task")
+    if task.state != "open" and task.completed_by_id == agent.id and not agent.read_only:
+        return
     if agent.read_only or not agent.active:
         raise PermissionDenied(f"{agent.login} cannot work on tasks")
     if task.excluded_agent_id == agent.id:

@@ -8,8 +8,10 @@ first article looks like (an :class:`~flows.drafts.ArticleDraft`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -81,7 +83,7 @@ def start_process(
     actor: Actor,
     ticket: Ticket,
     process_id: str = runtime.DEFAULT_PROCESS,
-    data: dict[str, object] | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> ProcessInstance:
     """Start the newest version of ``process_id`` for an existing ticket (CLI, API, the UI)."""
     return runtime.start(session, actor=actor, ticket=ticket, process_id=process_id, data=data)

@@ -1,4 +1,4 @@
-"""Set a ticket's state and pending time, close it, merge it: the one path every channel takes.
+"""Set a ticket's state and pending time, close it: the one path every channel takes.
 
 The desk service changes the ticket (permissions, history); this use case then tells the
 ticket's running processes when the ticket was closed or merged (``ticket_closed``, see
@@ -66,17 +66,6 @@ def close(
         )
     set_state(
         session, actor=actor, ticket=ticket, state=target, comment=comment, from_instance_id=from_instance_id
-    )
-
-
-def merge(session: Session, *, actor: Actor, ticket: Ticket, into: Ticket, comment: str = "") -> None:
-    """Merge ``ticket`` into ``into``; the merged ticket's processes end (``ticket_closed``)."""
-    tickets.merge(session, actor=actor, ticket=ticket, into=into)
-    process_events.ticket_closed(
-        session,
-        ticket=ticket,
-        actor=actor,
-        reason=comment or f"the ticket was merged into {into.number} by {actor_label(actor)}",
     )
 
 

@@ -19,13 +19,14 @@ from desk.actor import SYSTEM, Actor
 from desk.agent import service as agents
 from desk.agent.models import Agent
 from desk.article import reply
-from desk.article import service as articles
 from desk.queue import service as queues
-from desk.ticket import service as tickets
 from desk.ticket import states
 from engine.registry import COMPLETED_BY, OperatorContext, operator
 from engine.timers import parse_duration
+from flows import note as note_flow
+from flows import reply as reply_flow
 from flows import state as state_flow
+from flows import ticket_fields as fields
 
 
 def _agent_or_system(ctx: OperatorContext, agent_id: object) -> Actor:
@@ -44,7 +45,7 @@ def move_queue(ctx: OperatorContext, queue: str, as_agent: int | None = None) ->
     made as that agent, so their ``move_into`` rights apply; otherwise as the system.
     """
     target = queues.get_queue(ctx.session, name=queue)
-    tickets.move(
+    fields.move(
         ctx.session,
         actor=_agent_or_system(ctx, as_agent),
         ticket=ctx.ticket,
@@ -117,15 +118,8 @@ def add_note(ctx: OperatorContext, text: str, subject: str = "", as_agent: int |
     if not isinstance(text, str) or not text.strip():
         return None
     author = _agent_or_system(ctx, as_agent)
-    article = articles.add_article(
-        ctx.session,
-        actor=author,
-        ticket=ctx.ticket,
-        channel="note",
-        sender_type="agent" if isinstance(author, Agent) else "system",
-        visible_for_customer=False,
-        subject=subject or ctx.task_name,
-        body_text=text,
+    article = note_flow.note(
+        ctx.session, actor=author, ticket=ctx.ticket, subject=subject or ctx.task_name, body_text=text
     )
     return article.id
 
@@ -142,7 +136,7 @@ def mail_customer(ctx: OperatorContext, text: str, subject: str = "", as_agent: 
     author = _agent_or_system(ctx, as_agent)
     if as_agent is not None and not isinstance(author, Agent):
         raise ValidationError("unknown agent", errors={"as_agent": [f"no agent with id {as_agent!r}"]})
-    article = reply.send_reply(
+    article = reply_flow.reply(
         ctx.session, actor=author, ticket=ctx.ticket, body_text=str(text or ""), subject=subject
     )
     return article.id
@@ -162,7 +156,9 @@ def ask_customer(
     ``pending_for`` (an ISO duration).  The mail is the agent's (``as_agent``), with the same
     rights as :func:`mail_customer`.  Returns the article id.
     """
-    article_id = mail_customer(ctx, text=question, subject="Question about your request", as_agent=as_agent)
+    article_id: int = mail_customer(
+        ctx, text=question, subject="Question about your request", as_agent=as_agent
+    )
     if isinstance(reminder_days, int) and not isinstance(reminder_days, bool):
         if not 1 <= reminder_days <= 90:
             raise ValidationError("invalid reminder", errors={"reminder_days": ["must be 1 to 90 days"]})

@@ -12,8 +12,6 @@ first: the packages below declare, this module composes.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import threading
 
 from sqlalchemy.orm import configure_mappers
@@ -70,7 +68,6 @@ def _register_process_hooks() -> None:
 
 
 def _load_use_cases() -> None:
-    # The use-case layer (flows/) is being built; load it when it is there, so its modules
-    # register whatever they declare the same way in every process.
-    if importlib.util.find_spec("flows") is not None:
-        importlib.import_module("flows")
+    # The use cases declare nothing at import time beyond their jobs (above), but loading
+    # them here keeps every process's import graph the same, whatever entry point it has.
+    import flows  # noqa: F401

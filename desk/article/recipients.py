@@ -65,7 +65,9 @@ def customer_recipients(session: Session, *, ticket: Ticket, recipients: Iterabl
     return [r for r in wanted if r in related or r in known]
 
 
-def require_may_mail(session: Session, *, actor: Actor, ticket: Ticket, to_addr: str, cc_addr: str = "") -> None:
+def require_may_mail(
+    session: Session, *, actor: Actor, ticket: Ticket, to_addr: str, cc_addr: str = ""
+) -> None:
     """Refuse mail to customers (To or Cc) by an actor who may not contact customers.
 
     The system (automatic answers, process mail without an agent) and agents who may contact

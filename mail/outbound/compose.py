@@ -72,8 +72,9 @@ def _content(mail: EmailMessage, article: Article, session: Session) -> None:
     files = [a for a in article.attachments if a not in inline]
     if article.body_html:
         mail.add_alternative(article.body_html, subtype="html", charset="utf-8")
-        html = mail.get_payload()[1]
-        assert isinstance(html, EmailMessage)
+        html = mail.get_body(preferencelist=("html",))
+        if html is None:
+            raise ValueError("the HTML part was not added")
         for image in inline:
             maintype, subtype = _split(image.content_type)
             html.add_related(
@@ -90,15 +91,12 @@ def _content(mail: EmailMessage, article: Article, session: Session) -> None:
 
 def _attach(mail: EmailMessage, attachment: Attachment, data: bytes) -> None:
     maintype, subtype = _split(attachment.content_type)
-    extra: dict[str, str] = {}
-    if attachment.content_id:
-        extra["cid"] = f"<{attachment.content_id}>"
     mail.add_attachment(
         data,
         maintype=maintype,
         subtype=subtype,
         filename=attachment.filename or "attachment",
-        **extra,
+        cid=f"<{attachment.content_id}>" if attachment.content_id else None,
     )
 
 

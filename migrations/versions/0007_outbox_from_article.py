@@ -41,7 +41,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     copied = ", ".join(
-        f"{column} = (SELECT article.{column} FROM article WHERE article.id = outbox_message.article_id)"
+        f"{column} = (SELECT article.{column} FROM article WHERE article.id = outbox_message.article_id)"  # noqa: S608
         for column in CONTENT
     )
     op.execute(f"UPDATE outbox_message SET {copied} WHERE article_id IS NOT NULL")  # noqa: S608

@@ -99,4 +99,21 @@ def test_the_consultant_asks_a_real_specialist(session, api_as, agent, work_task
     [row] = session.scalars(select(OutboxMessage).where(OutboxMessage.to_addr == SPECIALIST)).all()
     assert row.article.created_by_agent_id == agent("consultant").id
     assert "Is this a known firmware problem?" in row.article.body_text
-    assert response.get_json()["waiting_messages"] == ["specialist_replied"]
+    assert "specialist_replied" in response.get_json()["waiting_messages"]
+
+
+def test_the_consultant_cannot_forward_to_the_customer_through_the_api(session, api_as, new_ticket):
+    ticket = new_ticket("2nd level", title="Scanner offline")
+    articles.add_article(
+        session, actor=SYSTEM, ticket=ticket, channel="note", body_text="Scanner model X-1, firmware 2.0."
+    )
+    consultant = api_as("consultant")
+    before = outbox_count(session)
+
+    refused = consultant.post(f"/tickets/{ticket.id}/forward", json={"to": "john.doe@acme.example"})
+
+    assert_error(refused, 403, "permission_denied")
+    assert outbox_count(session) == before
+    sent = consultant.post(f"/tickets/{ticket.id}/forward", json={"to": SPECIALIST, "comment": "Known?"})
+    assert sent.status_code == 201, sent.get_data(as_text=True)
+    assert session.scalars(select(OutboxMessage).where(OutboxMessage.to_addr == SPECIALIST)).one()

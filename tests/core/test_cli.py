@@ -10,7 +10,6 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from core import config, db
-from ticketflow.cli import main
 from core.db import make_sessionmaker, session_scope, utcnow
 from core.migrate import alembic_config
 from desk.agent import service as agents
@@ -19,6 +18,7 @@ from desk.customer.models import CustomerUser
 from desk.demo import DEMO_PASSWORD
 from desk.queue.models import Queue
 from tests.conftest import WORKER, create_pg_database
+from ticketflow.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 
 import desk
-from ticketflow.cli import main as cli_main
 from core.errors import DeletionForbidden
 from desk.actor import SYSTEM
 from desk.article import service as articles
@@ -25,6 +24,7 @@ from desk.history.models import History
 from desk.rawmail.models import RawMail
 from desk.ticket import service as tickets
 from desk.ticket.models import Ticket
+from ticketflow.cli import main as cli_main
 
 FORBIDDEN_WORDS = ("delete", "remove", "purge", "destroy", "drop")
 

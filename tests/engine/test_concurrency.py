@@ -210,7 +210,8 @@ WORKER_SCRIPT = textwrap.dedent(
     import sys, time
     from pathlib import Path
 
-    import desk.models, engine.models  # every mapper
+    from ticketflow.bootstrap import bootstrap
+    bootstrap()  # every model, operator and lane rule, as in any process of ours
     from sqlalchemy import select
     from core.db import make_engine, make_sessionmaker
     from desk.agent.models import Agent

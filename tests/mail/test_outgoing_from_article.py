@@ -65,7 +65,8 @@ def _files(mail: EmailMessage) -> dict[str, tuple[str, bytes]]:
 def _body(mail: EmailMessage, kind: str) -> Any:
     """The text or HTML body a mail client shows (not an attached text file)."""
     found = mail.get_body(preferencelist=(kind,))
-    assert found is not None and found.get_content_type() == f"text/{kind}"
+    assert found is not None
+    assert found.get_content_type() == f"text/{kind}"
     return found
 
 

@@ -13,7 +13,10 @@ from desk.actor import SYSTEM
 from desk.agent import service as agents
 from desk.agent.models import Role
 from engine import runtime
+from engine.registry import OperatorContext
+from processes import operators
 from tests.processes.support import (
+    articles_of,
     assert_drawable,
     complete,
     may_do,
@@ -140,3 +143,41 @@ def test_a_second_request_is_decided_afresh(session, people, requested):
 def test_the_diagram_deploys_and_has_a_picture_for_the_designer(deployed):
     assert "authorization" in {v.process_id for v in deployed}
     assert_drawable("authorization.bpmn")
+
+
+def test_the_notes_are_authored_by_the_requester_and_by_the_authorizer(session, people, requested):
+    """Text from a task form shows its writer in the thread, not "the system"."""
+    complete(
+        session, people["authorizer"], requested, "Authorize", decision="reject", comment="Out of warranty"
+    )
+
+    authored = [
+        (a.subject, a.sender_type, a.created_by_agent_id)
+        for a in articles_of(session, requested.ticket)
+        if a.channel == "note"
+    ]
+    assert authored == [
+        ("Authorization requested", "agent", people["bob"].id),
+        ("Authorization", "agent", people["authorizer"].id),
+    ]
+
+
+def test_a_note_is_never_written_in_the_name_of_an_agent_without_the_note_right(session, people, requested):
+    """Decided: a task-form note is its writer's and needs their ``note`` right; without it the
+    step fails (the task stays open) rather than the system writing it for them."""
+    reader = new_agent(session, "olga")
+    agents.grant_group(
+        session,
+        actor=SYSTEM,
+        agent=reader,
+        group=agents.get_group(session, name="second_level"),
+        permissions=("ro",),
+    )
+    context = OperatorContext(
+        session=session, ticket=requested.ticket, instance_id=requested.id, task_name="Authorize", data={}
+    )
+
+    with pytest.raises(PermissionDenied, match="note"), session.begin_nested():
+        operators.add_note(context, text="Approved", subject="Authorization", as_agent=reader.id)
+
+    assert [s for s, _ in notes(session, requested.ticket)] == ["Authorization requested"]

@@ -12,6 +12,7 @@ from core.errors import PermissionDenied, TicketflowError
 from desk.agent.models import Role
 from engine import runtime
 from tests.processes.support import (
+    articles_of,
     assert_drawable,
     complete,
     may_do,
@@ -181,3 +182,23 @@ def test_an_unknown_consultant_login_is_refused_and_nothing_changes(session, peo
 def test_the_diagram_deploys_and_has_a_picture_for_the_designer(deployed):
     assert "consultation" in {v.process_id for v in deployed}
     assert_drawable("consultation.bpmn")
+
+
+def test_the_question_and_the_answer_are_authored_by_who_wrote_them(session, people, at_work):
+    bob, consultant = people["bob"], people["consultant"]
+    complete(
+        session, bob, at_work, "Work", action="consult", consultation_question="Is this firmware bug known?"
+    )
+    complete(
+        session, consultant, at_work, "Consult", note="Known bug; firmware 2.1 fixes it.", outcome="return"
+    )
+
+    authored = [
+        (a.subject, a.sender_type, a.created_by_agent_id, a.is_visible_for_customer)
+        for a in articles_of(session, at_work.ticket)
+        if a.channel == "note"
+    ]
+    assert authored == [
+        ("Question for the consultant", "agent", bob.id, False),
+        ("Consultation", "agent", consultant.id, False),
+    ]

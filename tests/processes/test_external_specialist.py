@@ -80,7 +80,7 @@ def test_the_question_goes_out_by_mail_with_a_token_and_stays_internal(session, 
     assert article.is_visible_for_customer is False
     assert article.message_id == mail.message_id
     assert open_tasks(session, at_work) == []
-    assert at_work.waiting_messages == ["specialist_replied"]
+    assert at_work.waiting_messages == ["specialist_replied", "ticket_closed"]
     assert due_in(at_work) == pytest.approx(timedelta(days=2), abs=timedelta(minutes=1))
     assert waiting_values(at_work, "specialist_token") == {token}
     round_trip(session, at_work)
@@ -100,7 +100,7 @@ def test_the_reply_with_the_right_token_wakes_the_process_and_bob_decides(sessio
     assert wrong.status == "unmatched"
     assert wrong.instance_id is None
     assert open_tasks(session, at_work) == []
-    assert at_work.waiting_messages == ["specialist_replied"]
+    assert at_work.waiting_messages == ["specialist_replied", "ticket_closed"]
 
     right = runtime.deliver_message(
         session,
@@ -143,13 +143,13 @@ def test_without_an_answer_bob_is_reminded_and_may_wait_again(session, people, a
     assert task.process_id == "external_specialist"
     assert task.candidate_agent_id == bob.id
     assert may_do(session, task, bob, people["consultant"]) == {"bob": True, "consultant": False}
-    assert at_work.waiting_messages == []
+    assert at_work.waiting_messages == ["ticket_closed"]  # the close handler
     round_trip(session, at_work)
 
     complete(session, bob, at_work, "No answer from the specialist", next_step="wait_again")
 
     assert open_tasks(session, at_work) == []
-    assert at_work.waiting_messages == ["specialist_replied"]
+    assert at_work.waiting_messages == ["specialist_replied", "ticket_closed"]
     assert at_work.next_timer_due > first_due
     assert len(outbox_to_specialist(session, at_work)) == 1  # no second mail
     # A reply that comes late, still with the same token, is taken.
@@ -172,7 +172,7 @@ def test_bob_may_give_up_and_work_on_without_the_answer(session, people, at_work
     data = task_data(at_work, work)
     assert data["specialist_answered"] is False
     assert data["specialist_reply"] is None
-    assert at_work.waiting_messages == []
+    assert at_work.waiting_messages == ["ticket_closed"]  # the close handler
     assert at_work.next_timer_due is None
 
 

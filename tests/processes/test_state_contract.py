@@ -20,6 +20,7 @@ from desk.ticket import service as tickets
 from desk.ticket import states
 from engine import definitions, inbox, runtime
 from engine.models import HumanTask, ProcessMessage
+from flows import merge as merge_flow
 from flows import process_events
 from flows import state as state_flow
 from tests.processes.support import (
@@ -164,7 +165,7 @@ def test_a_process_without_a_close_handler_is_terminated(session, people, queue,
 def test_merging_ends_the_merged_tickets_process(session, people, at_work, bare_ticket):
     ticket = at_work.ticket
 
-    state_flow.merge(session, actor=people["bob"], ticket=ticket, into=bare_ticket)
+    merge_flow.merge(session, actor=people["bob"], ticket=ticket, into=bare_ticket)
 
     assert ticket.state.type == "merged"
     assert open_tasks(session, at_work) == []

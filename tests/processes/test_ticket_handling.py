@@ -11,7 +11,7 @@ import time_machine
 from sqlalchemy import select
 
 from core.db import utcnow
-from core.errors import PermissionDenied, TicketflowError, ValidationError
+from core.errors import NotFound, PermissionDenied, TicketflowError, ValidationError
 from desk.history import service as history
 from engine import runtime
 from engine.models import ProcessMessage
@@ -87,7 +87,8 @@ def test_the_secretary_moves_the_ticket_to_2nd_level_where_bob_may_work_on_it(
         "alice": False,
         "secretary": False,
     }
-    with pytest.raises(PermissionDenied):
+    # alice may not read 2nd level: to her the task does not exist.
+    with pytest.raises(NotFound):
         runtime.claim(session, actor=people["alice"], task_id=work.id)
     runtime.claim(session, actor=people["bob"], task_id=work.id)
     assert ticket.owner == people["bob"]  # the claim locked the ticket for bob
@@ -364,8 +365,8 @@ def test_an_agent_who_may_not_contact_customers_cannot_ask_the_customer(
     rude.may_contact_customers = False
     work = one_task(session, instance, "Work")
 
+    runtime.claim(session, actor=rude, task_id=work.id)
     with pytest.raises(PermissionDenied), session.begin_nested():
-        runtime.claim(session, actor=rude, task_id=work.id)
         runtime.complete_task(
             session, actor=rude, task_id=work.id, data={"action": "ask_customer", "question": QUESTION}
         )

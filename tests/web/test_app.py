@@ -162,7 +162,7 @@ def test_an_unhandled_exception_rolls_back(app, session):
 
 
 def test_wsgi_module_builds_the_app():
-    from web import wsgi
+    from ticketflow import wsgi
 
     assert wsgi.app.name == "web"
     assert "auth.login" in {rule.endpoint for rule in wsgi.app.url_map.iter_rules()}

@@ -202,7 +202,8 @@ def test_the_consultant_asks_a_real_specialist_through_the_task_form(client, log
     [row] = session.scalars(select(OutboxMessage).where(OutboxMessage.to_addr == SPECIALIST)).all()
     article = session.get(Article, row.article_id)
     # Sent as the agent who completed the form, so their rights were the ones checked.
-    assert article.created_by_agent_id == session.scalars(
-        select(Agent.id).where(Agent.login == "consultant")
-    ).one()
+    assert (
+        article.created_by_agent_id
+        == session.scalars(select(Agent.id).where(Agent.login == "consultant")).one()
+    )
     assert session.get(HumanTask, work_task.id).state == "completed"

@@ -143,10 +143,11 @@ def test_a_reply_goes_to_the_outbox_and_locks_the_ticket(client, login, session)
     session.expire_all()
     mail = session.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == ticket.id)).one()
     assert mail.to_addr == "john.doe@acme.example"
-    assert mail.subject == f"[Ticket#{ticket.number}] Your password"
-    assert mail.in_reply_to == "<question-1@acme.example>"
-    assert mail.body_text == "Please reset it."
+    # The mail is composed from the reply article; the outbox row is its envelope.
     reply = session.get(Article, mail.article_id)
+    assert reply.subject == f"[Ticket#{ticket.number}] Your password"
+    assert reply.in_reply_to == "<question-1@acme.example>"
+    assert reply.body_text == "Please reset it."
     assert reply.is_visible_for_customer
     assert reply.message_id == mail.message_id
     assert ticket.locked_by.login == "secretary"

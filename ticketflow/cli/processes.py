@@ -63,11 +63,11 @@ def process_start(ticket_number: str, process_id: str) -> None:
     from core.db import session_scope
     from desk.actor import SYSTEM
     from desk.ticket import service as tickets
-    from engine import runtime
+    from flows.open_ticket import start_process
 
     with session_scope() as session:
         ticket = tickets.get_by_number(session, actor=SYSTEM, number=ticket_number)
-        instance = runtime.start(session, actor=SYSTEM, ticket=ticket, process_id=process_id)
+        instance = start_process(session, actor=SYSTEM, ticket=ticket, process_id=process_id)
         click.echo(f"process instance {instance.id} ({instance.status})")
 
 

@@ -13,21 +13,20 @@ from typing import TypeVar
 
 from flask import Blueprint, abort, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound, PermissionDenied, ValidationError
 from desk.agent.models import Agent
-from desk.article import reply as reply_service
 from desk.article.models import Article
 from desk.article.service import AttachmentDraft
-from desk.permission import service as permissions
 from desk.queue.models import Queue
 from desk.ticket import service as ticket_service
 from desk.ticket.models import State, Ticket
+from flows import forward as forward_flow
 from flows import merge as merge_flow
 from flows import note as note_flow
 from flows import reply as reply_flow
+from flows import state as state_flow
 from flows import ticket_fields as fields
 from web.auth import login_required
 from web.auth.users import current_agent
@@ -38,7 +37,6 @@ bp = Blueprint("ticket_actions", __name__)
 
 MAX_BODY = 100_000
 MAX_ATTACHMENTS = 20
-MAX_EMAIL = 254
 
 M = TypeVar("M", Queue, Agent, State)
 Action = Callable[[Session, Agent, Ticket], str]
@@ -195,9 +193,9 @@ def responsible(session: Session, agent: Agent, ticket: Ticket) -> str:
 
 @action("state")
 def state(session: Session, agent: Agent, ticket: Ticket) -> str:
-    """Change the state (pending states with their time)."""
+    """Change the state (pending states with their time); a close ends the ticket's processes."""
     new = _load(session, State, "state")
-    ticket_service.set_state(session, actor=agent, ticket=ticket, state=new, pending_until=_pending_until())
+    state_flow.set_state(session, actor=agent, ticket=ticket, state=new, pending_until=_pending_until())
     return _("The state is now %(state)s.", state=new.name)
 
 
@@ -264,18 +262,6 @@ def split(session: Session, agent: Agent, ticket: Ticket) -> str:
     return _("The article was split into the new ticket %(number)s.", number=child.number)
 
 
-def _forwarded_article(session: Session, ticket: Ticket) -> Article:
-    """The article chosen in the form, or the ticket's newest article."""
-    query = select(Article).where(Article.ticket_id == ticket.id)
-    raw = request.form.get("article", "").strip()
-    if raw:
-        query = query.where(Article.id == _int("article"))
-    found = session.scalar(query.order_by(Article.id.desc()).limit(1))
-    if found is None:
-        raise ValidationError("no article", errors={"article": ["choose an article of this ticket"]})
-    return found
-
-
 @action("forward")
 def forward(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Forward an article (default: the newest) to an e-mail address, with an optional comment.
@@ -288,13 +274,14 @@ def forward(session: Session, agent: Agent, ticket: Ticket) -> str:
     customer.  The mail goes to the outbox in the same transaction, with the ticket number in
     its subject.
     """
-    permissions.require_queue(session, agent, ticket.queue, "rw")
-    to_addr = request.form.get("to", "").strip()
-    if "@" not in to_addr or len(to_addr) > MAX_EMAIL or any(ch.isspace() or ch in ",;<>" for ch in to_addr):
-        raise ValidationError("invalid address", errors={"to": ["enter one e-mail address"]})
-    comment = _text("comment", required=False).strip()
-    original = _forwarded_article(session, ticket)
-    reply_service.forward_article(
-        session, actor=agent, ticket=ticket, original=original, to_addr=to_addr, comment=comment
+    raw_article = request.form.get("article", "").strip()
+    forwarded = forward_flow.forward(
+        session,
+        actor=agent,
+        ticket=ticket,
+        to_addr=request.form.get("to", ""),
+        article_id=_int("article") if raw_article else None,
+        comment=_text("comment", required=False),
     )
+    to_addr = forwarded.to_addr
     return _("The article was forwarded to %(address)s.", address=to_addr)

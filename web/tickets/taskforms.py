@@ -7,13 +7,20 @@ values: checkboxes into booleans, numbers parsed, empty optional fields dropped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
 from core.errors import ValidationError
+from desk.actor import Actor
+from desk.permission import service as permissions
+
+# ``"x-requires": "<capability>"`` on a choice (a ``oneOf``/``anyOf`` entry) hides it from an
+# agent who lacks that capability.  Only the offer: the server refuses the choice anyway.
+REQUIRES = "x-requires"
+CONTACT_CUSTOMERS = "contact_customers"
 
 # More choices than this become a select instead of radio buttons.
 MAX_RADIOS = 6
@@ -40,7 +47,12 @@ class FormField:
     errors: list[str] = field(default_factory=list)
 
 
-def _choices(spec: Mapping[str, Any]) -> list[tuple[str, str]] | None:
+def capabilities_of(actor: Actor) -> frozenset[str]:
+    """What ``actor`` may do that a form's choices can require (see :data:`REQUIRES`)."""
+    return frozenset({CONTACT_CUSTOMERS} if permissions.may_contact_customers(actor) else ())
+
+
+def _choices(spec: Mapping[str, Any], capabilities: Collection[str] | None) -> list[tuple[str, str]] | None:
     if isinstance(spec.get("enum"), list):
         return [(str(v), str(v)) for v in spec["enum"]]
     for key in ("oneOf", "anyOf"):
@@ -50,7 +62,11 @@ def _choices(spec: Mapping[str, Any]) -> list[tuple[str, str]] | None:
             and options
             and all(isinstance(o, dict) and "const" in o for o in options)
         ):
-            return [(str(o["const"]), str(o.get("title", o["const"]))) for o in options]
+            return [
+                (str(o["const"]), str(o.get("title", o["const"])))
+                for o in options
+                if capabilities is None or o.get(REQUIRES) is None or o[REQUIRES] in capabilities
+            ]
     return None
 
 
@@ -58,8 +74,13 @@ def fields_of(
     schema: Mapping[str, Any] | None,
     values: Mapping[str, Any] | None = None,
     errors: Mapping[str, list[str]] | None = None,
+    capabilities: Collection[str] | None = None,
 ) -> list[FormField]:
-    """The fields of ``schema`` (top-level properties), with submitted values and errors."""
+    """The fields of ``schema`` (top-level properties), with submitted values and errors.
+
+    With ``capabilities`` (:func:`capabilities_of` the agent), choices that require something
+    else are left out, so the form does not offer what the server would refuse.
+    """
     if not schema:
         return []
     values = values or {}
@@ -70,7 +91,7 @@ def fields_of(
         if not isinstance(spec, dict):
             continue
         kind = spec.get("type")
-        choices = _choices(spec)
+        choices = _choices(spec, capabilities)
         item = FormField(
             name=name,
             title=str(spec.get("title", name)),

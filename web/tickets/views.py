@@ -119,7 +119,12 @@ def _task_views(
         result.append(
             TaskView(
                 task=task,
-                fields=taskforms.fields_of(schema, submitted if failed else None, errors if failed else None),
+                fields=taskforms.fields_of(
+                    schema,
+                    submitted if failed else None,
+                    errors if failed else None,
+                    capabilities=taskforms.capabilities_of(agent),
+                ),
                 form_title=str((schema or {}).get("title", "")),
                 form_description=str((schema or {}).get("description", "")),
                 may_work=task_flows.may_work(session, agent=agent, task=task),
@@ -275,10 +280,9 @@ def complete(task_id: int) -> ResponseReturnValue:
     """Complete a process task with its form; invalid data shows the errors and changes nothing."""
     session = get_db()
     agent = current_agent()
-    task = session.get(HumanTask, check_id(task_id))
-    if task is None:
-        abort(404)
-    ticket = ticket_service.get_ticket(session, actor=agent, ticket_id=task.ticket_id)
+    # Not found to an agent who may not read the ticket, forbidden to one who is no candidate.
+    task = task_flows.get(session, actor=agent, task_id=check_id(task_id))
+    ticket = task.ticket
     schema = task.instance.forms.get(task.form) if task.form else None
     submitted = request.form.to_dict()
 
