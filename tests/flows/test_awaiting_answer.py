@@ -40,3 +40,14 @@ def test_the_dashboard_and_the_search_mark_the_waiting_tickets(session, browser,
     assert not any("Keyboard sticks" in row for row in marked)
     found = alice.client.get("/search", query_string={"words": "Scanner"}).text
     assert any("Scanner jams" in row for row in badge_rows(found))
+
+
+def test_the_inbox_marks_the_tasks_whose_customer_waits(session, deployed, browser, mail_ticket, agent):
+    mail_ticket(title="Scanner jams")
+    answered = mail_ticket(title="Keyboard sticks")
+    reply_flow.reply(session, actor=agent("alice"), ticket=answered, body_text="Try another USB port.")
+    session.flush()
+    page = browser("alice").client.get("/inbox").text
+    marked = badge_rows(page)
+    assert any("Scanner jams" in row for row in marked)
+    assert not any("Keyboard sticks" in row for row in marked)

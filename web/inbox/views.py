@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from core.errors import NotFound
 from desk.agent import service as agent_service
+from desk.article import service as article_service
 from desk.permission import service as permissions
 from desk.queue import service as queue_service
 from desk.queue.models import QUEUE_SEPARATOR
@@ -81,8 +82,10 @@ def index() -> ResponseReturnValue:
         limit=PAGE_SIZE + 1,
         offset=(page - 1) * PAGE_SIZE,
     )
+    shown = rows[:PAGE_SIZE]
     context = {
-        "tasks": rows[:PAGE_SIZE],
+        "tasks": shown,
+        "waiting": article_service.awaiting_answer(session, ticket_ids={t.ticket_id for t in shown}),
         "page": page,
         "has_next": len(rows) > PAGE_SIZE,
         "scope": scope,
