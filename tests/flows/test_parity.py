@@ -404,3 +404,79 @@ def test_another_tickets_article_cannot_be_split_through_either_channel(session,
     assert response.status_code == 404, response.text
     browser("alice").action(mine, "split", article=str(other.articles[0].id))
     assert newest_ticket(session).id == before
+
+
+# --- tasks: claim, release, complete; the customer answers the question ---------------------------
+
+
+def _triage(session, ticket: Ticket):
+    from engine.models import HumanTask
+
+    session.expire_all()
+    return session.scalars(
+        select(HumanTask).where(HumanTask.ticket_id == ticket.id, HumanTask.state == "open")
+    ).one()
+
+
+def test_claim_and_release_are_the_same_from_the_inbox_and_the_api(
+    session, deployed, browser, api, mail_ticket
+):
+    first, second = mail_ticket(), mail_ticket()
+    _, history_mark = marks(session)
+    alice = browser("alice")
+    assert alice.post_form("/inbox", f"/tasks/{_triage(session, first).id}/claim").status_code == 303
+    assert api("alice").post(f"/tasks/{_triage(session, second).id}/claim").status_code == 200
+    claimed = [_triage(session, t).claimed_by_id for t in (first, second)]
+    assert claimed[0] == claimed[1] is not None
+    assert snapshot(session, first, since_history=history_mark) == snapshot(
+        session, second, since_history=history_mark
+    )
+    assert snapshot(session, first)["locked_by"] == "alice"
+    assert alice.post_form("/inbox", f"/tasks/{_triage(session, first).id}/release").status_code == 303
+    assert api("alice").post(f"/tasks/{_triage(session, second).id}/release").status_code == 200
+    assert [_triage(session, t).claimed_by_id for t in (first, second)] == [None, None]
+
+
+def test_asking_the_customer_is_the_same_from_the_task_form_and_the_api_and_the_answer_wakes_it(
+    session, deployed, browser, api, customer_api, mail_ticket, customer
+):
+    first, second = mail_ticket(), mail_ticket()
+    article_mark, history_mark = marks(session)
+    question = "Which printer model is it, and what does its display say?"
+    alice = browser("alice")
+    task = _triage(session, first)
+    response = alice.post_form(
+        f"/tickets/{first.id}",
+        f"/tasks/{task.id}/complete",
+        decision="ask_customer",
+        question=question,
+        reminder_days="5",
+    )
+    assert response.status_code == 303, response.text
+    done = api("alice").post(
+        f"/tasks/{_triage(session, second).id}/complete",
+        json={"data": {"decision": "ask_customer", "question": question, "reminder_days": 5}},
+    )
+    assert done.status_code == 200, done.text
+    web_rows = snapshot(session, first, since_article=article_mark, since_history=history_mark)
+    assert web_rows == snapshot(session, second, since_article=article_mark, since_history=history_mark)
+    # The question went to the customer as alice's mail; the ticket waits for the answer.
+    [mail] = web_rows["outbox"]
+    assert mail["to"] == "john.doe@acme.example"
+    assert any(question in (p.get("text") or "") for p in mail["mail"]["parts"])
+    assert web_rows["articles"][0]["author"] == "agent:alice"
+    assert (web_rows["state"], web_rows["pending"]) == ("pending reminder", True)
+    assert web_rows["open_tasks"] == []
+    # The customer answers, by mail on one ticket and through the API on the other.
+    article_mark, history_mark = marks(session)
+    _by_mail(session, first, "It is a LaserJet 4000; the display says 'paper jam'.")
+    answered = customer_api(customer("john.doe@acme.example")).post(
+        f"/tickets/{second.id}/articles",
+        json={"body": "It is a LaserJet 4000; the display says 'paper jam'."},
+    )
+    assert answered.status_code == 201, answered.text
+    for ticket in (first, second):
+        rows = snapshot(session, ticket, since_article=article_mark, since_history=history_mark)
+        assert rows["process_messages"][-1] == ("customer_replied", "delivered")
+        assert rows["open_tasks"] == ["Triage"]
+        assert (rows["state"], rows["pending"]) == ("open", False)

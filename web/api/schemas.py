@@ -287,9 +287,12 @@ class ArticleCreateSchema(InputSchema):
     """A note or a reply.  A reply (or a visible note) needs rw and *may contact customers*."""
 
     kind = fields.String(
-        required=True,
+        load_default="note",
         validate=validate.OneOf(("note", "reply", "phone")),
-        metadata={"description": "note: internal unless visible_for_customer; reply: to the customer"},
+        metadata={
+            "description": "note (default): internal unless visible_for_customer; reply: to the customer. "
+            "Ignored for customer tokens: a customer's article is always their message."
+        },
     )
     body = Text(required=True, min_length=1, max_length=100_000)
     subject = Text(max_length=998, load_default="")
