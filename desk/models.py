@@ -16,7 +16,7 @@ from desk.history.models import History
 from desk.outbox.models import OutboxMessage
 from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
-from desk.template.models import Salutation, Signature, StandardAttachment, StandardTemplate
+from desk.template.models import AutoResponse, Salutation, Signature, StandardAttachment, StandardTemplate
 from desk.ticket.models import State, Ticket, TicketLink, TicketNumberCounter, TicketType
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "ApiToken",
     "Article",
     "Attachment",
+    "AutoResponse",
     "Blob",
     "CustomerCompany",
     "CustomerUser",

@@ -21,6 +21,8 @@ from desk.history import service as history
 from desk.ticket import service as tickets
 from desk.ticket.models import Ticket
 from engine import runtime
+from flows import automatic_answer
+from flows.automatic_answer import AnswerTo
 from flows.drafts import ArticleDraft
 from flows.open_ticket import open_ticket, start_default_process
 
@@ -45,6 +47,7 @@ def customer_message(
     draft: ArticleDraft,
     rejectable: bool = True,
     sender: CustomerUser | None = None,
+    answer_to: AnswerTo | None = None,
 ) -> Delivered:
     """Add the customer's message to ``ticket`` and wake its process.
 
@@ -53,14 +56,18 @@ def customer_message(
     reject policy is an error for the caller to show (a form or API client can keep its
     text); mail cannot be handed back, so it is kept as an internal article instead.
     ``sender`` is the customer user who wrote (a colleague of the ticket's customer may);
-    a new ticket made by the follow-up policy is theirs.
+    a new ticket made by the follow-up policy is theirs.  The queue's automatic answer of the
+    outcome's kind (*follow-up*, *reject*, *new ticket*) goes to them; ``answer_to`` says where
+    and how a mail's answer threads, and why it must not be sent.
     """
     draft = draft.but(sender_type="customer", visible_for_customer=True)
     if ticket.state.type == "closed":
         policy = ticket.queue.follow_up_policy
         if policy == "new_ticket":
             owner = sender or (actor if isinstance(actor, CustomerUser) else ticket.customer_user)
-            return _new_linked_ticket(session, actor=actor, closed=ticket, draft=draft, customer=owner)
+            return _new_linked_ticket(
+                session, actor=actor, closed=ticket, draft=draft, customer=owner, answer_to=answer_to
+            )
         if policy == "reject":
             if not rejectable:
                 raise Conflict(
@@ -68,6 +75,7 @@ def customer_message(
                 )
             article = draft.but(visible_for_customer=False).write(session, actor=SYSTEM, ticket=ticket)
             _note(session, ticket, article, "follow-up to a closed ticket rejected by the queue's policy")
+            automatic_answer.answer(session, ticket=ticket, kind="reject", to=answer_to)
             return Delivered(ticket, article, "rejected")
         tickets.reopen(session, actor=actor, ticket=ticket)
     article = draft.write(session, actor=actor, ticket=ticket)
@@ -77,6 +85,7 @@ def customer_message(
     running = [i for i in runtime.instances_of(session, ticket=ticket) if i.status == "running"]
     if message.status == "unmatched" and not running and ticket.state.type != "closed":
         start_default_process(session, ticket=ticket, first_article=article)
+    automatic_answer.answer(session, ticket=ticket, kind="follow_up", to=answer_to)
     return Delivered(ticket, article, "follow_up")
 
 
@@ -103,7 +112,13 @@ def third_party_message(
 
 
 def _new_linked_ticket(
-    session: Session, *, actor: Actor, closed: Ticket, draft: ArticleDraft, customer: CustomerUser | None
+    session: Session,
+    *,
+    actor: Actor,
+    closed: Ticket,
+    draft: ArticleDraft,
+    customer: CustomerUser | None,
+    answer_to: AnswerTo | None,
 ) -> Delivered:
     opened = open_ticket(
         session,
@@ -112,6 +127,7 @@ def _new_linked_ticket(
         title=draft.subject or closed.title,
         first=draft,
         customer_user=customer,
+        answer_to=answer_to,
     )
     tickets.link(session, actor=SYSTEM, source=closed, target=opened.ticket)
     return Delivered(opened.ticket, opened.article, "new_ticket")

@@ -23,6 +23,8 @@ from desk.ticket import service as tickets
 from desk.ticket.models import State, Ticket
 from engine import definitions, runtime
 from engine.models import ProcessInstance
+from flows import automatic_answer
+from flows.automatic_answer import AnswerTo
 from flows.drafts import ArticleDraft
 
 
@@ -47,11 +49,13 @@ def open_ticket(
     priority: int = 3,
     pending_until: datetime | None = None,
     article_actor: Actor | None = None,
+    answer_to: AnswerTo | None = None,
 ) -> Opened:
-    """Open a ticket with its first article and start the default process.
+    """Open a ticket with its first article, start the default process, acknowledge it.
 
-    ``article_actor`` writes the first article when it is not the one who opens the ticket
-    (the mail gateway opens as the system; so does a customer's own web ticket).
+    ``article_actor`` writes the first article when it is not the one who opens the ticket.
+    The queue's *new ticket* automatic answer goes to the customer (``answer_to`` says where
+    and how a mail's answer threads, and why it must not be sent).
     """
     ticket = tickets.create_ticket(
         session,
@@ -64,7 +68,9 @@ def open_ticket(
         pending_until=pending_until,
     )
     article = first.write(session, actor=article_actor or actor, ticket=ticket)
-    return Opened(ticket, article, start_default_process(session, ticket=ticket, first_article=article))
+    instance = start_default_process(session, ticket=ticket, first_article=article)
+    automatic_answer.answer(session, ticket=ticket, kind="new_ticket", to=answer_to)
+    return Opened(ticket, article, instance)
 
 
 def start_default_process(

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desk.queue.models import Queue
-from mail.models import AutoResponse
+from desk.template.models import AutoResponse
 
 NEW_TICKET_TEXT = """Dear {{ customer.first_name or 'customer' }} {{ customer.last_name }},
 

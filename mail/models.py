@@ -1,15 +1,13 @@
-"""Mail configuration: IMAP mailboxes to fetch and per-queue automatic responses."""
+"""Mail configuration: the IMAP mailboxes to fetch."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
-
-AUTO_RESPONSE_KINDS = ("new_ticket", "follow_up", "reject")
 
 
 class MailAccount(Base):
@@ -32,21 +30,3 @@ class MailAccount(Base):
     last_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class AutoResponse(Base):
-    """The automatic answer of a queue to a new ticket, a follow-up, or a rejected follow-up."""
-
-    __tablename__ = "auto_response"
-    __table_args__ = (
-        UniqueConstraint("queue_id", "kind", name="uq_auto_response_queue_kind"),
-        CheckConstraint("kind IN ('new_ticket', 'follow_up', 'reject')", name="auto_response_kind"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"))
-    kind: Mapped[str] = mapped_column(String(20))
-    # Jinja text (sandboxed) with the template variables of desk.template.
-    subject: Mapped[str] = mapped_column(Text)
-    text: Mapped[str] = mapped_column(Text)
-    valid: Mapped[bool] = mapped_column(Boolean, default=True)

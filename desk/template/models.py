@@ -1,14 +1,15 @@
-"""StandardTemplate, StandardAttachment, Salutation, Signature."""
+"""StandardTemplate, StandardAttachment, Salutation, Signature, AutoResponse."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
 from desk.queue.models import Queue
 
 TEMPLATE_KINDS = ("answer", "create", "forward", "note", "email")
+AUTO_RESPONSE_KINDS = ("new_ticket", "follow_up", "reject")
 
 template_queue = Table(
     "template_queue",
@@ -76,3 +77,25 @@ class StandardTemplate(Base):
 
     queues: Mapped[list[Queue]] = relationship(secondary=template_queue)
     attachments: Mapped[list[StandardAttachment]] = relationship(secondary=template_attachment)
+
+
+class AutoResponse(Base):
+    """The automatic answer of a queue to a new ticket, a follow-up, or a rejected follow-up.
+
+    Sent by :mod:`flows.automatic_answer` whatever channel the customer used (OTRS's auto
+    responses, with "auto responses for web tickets" on).
+    """
+
+    __tablename__ = "auto_response"
+    __table_args__ = (
+        UniqueConstraint("queue_id", "kind", name="uq_auto_response_queue_kind"),
+        CheckConstraint("kind IN ('new_ticket', 'follow_up', 'reject')", name="auto_response_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    # Jinja text (sandboxed) with the template variables of desk.template.
+    subject: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)

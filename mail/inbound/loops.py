@@ -3,21 +3,13 @@
 No automatic answer goes to a mail that is itself automatic (``Auto-Submitted`` other than
 ``no``, ``Precedence: bulk/list/junk``, mailing-list headers, Microsoft's
 ``X-Auto-Response-Suppress``), to a bounce or to an empty return path, to mailer-daemon or
-postmaster, to one of our own addresses, or to a recipient who already got the hourly
-maximum of automatic mail from us — the last rule stops two auto-responders from answering
-each other forever.
+postmaster.  The rules that hold for every channel (never our own addresses, at most an
+hourly maximum of automatic mail to one recipient) are :mod:`flows.automatic_answer`'s, which
+sends the answers; this module only says why a *mail* must not be answered.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from core.db import utcnow
-from desk.outbox.models import OutboxMessage
-from desk.queue.models import Queue
 from mail.inbound.parse import ParsedMail
 
 DEFAULT_HOURLY_CAP = 10
@@ -49,26 +41,3 @@ def automatic_reason(parsed: ParsedMail) -> str | None:
     if sender.split("@", 1)[0].lower() in _ROBOT_LOCALPARTS:
         return f"robot sender {sender}"
     return None
-
-
-def own_address(session: Session, address: str) -> bool:
-    """True for the system addresses of our queues (never answer ourselves)."""
-    return (
-        session.scalar(select(Queue.id).where(func.lower(Queue.system_address) == address.lower()))
-        is not None
-    )
-
-
-def over_hourly_cap(session: Session, *, recipient: str, cap: int = DEFAULT_HOURLY_CAP) -> bool:
-    """True when ``recipient`` already got ``cap`` automatic mails from us in the last hour."""
-    since = utcnow() - timedelta(hours=1)
-    sent = session.scalar(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(
-            func.lower(OutboxMessage.to_addr) == recipient.lower(),
-            OutboxMessage.auto_submitted.is_not(None),
-            OutboxMessage.created_at >= since,
-        )
-    )
-    return int(sent or 0) >= cap

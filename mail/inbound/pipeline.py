@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from desk.actor import SYSTEM
-from desk.article import reply
 from desk.article.models import Article
 from desk.article.service import AttachmentDraft
 from desk.blob import service as blobs
@@ -27,8 +26,8 @@ from desk.customer.models import CustomerUser
 from desk.history import service as history
 from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
-from desk.template import service as templates
 from desk.ticket.models import Ticket
+from flows.automatic_answer import AnswerTo
 from flows.customer_message import customer_message, third_party_message
 from flows.drafts import ArticleDraft
 from flows.open_ticket import open_ticket
@@ -41,7 +40,6 @@ from mail.inbound.threading import (
     ticket_by_headers,
     ticket_by_subject,
 )
-from mail.models import AutoResponse
 
 log = logging.getLogger(__name__)
 
@@ -202,10 +200,10 @@ def _new_ticket(session: Session, raw: RawMail, parsed: ParsedMail) -> Outcome:
         title=parsed.subject or NO_SUBJECT,
         first=_draft(raw, parsed, relation),
         customer_user=customer,
+        answer_to=_answer_to(parsed),
     )
     if customer is None:
         _note(session, opened.ticket, opened.article, f"sender not related to the ticket ({relation})")
-    _auto_respond(session, parsed, opened.ticket, "new_ticket")
     return Outcome(opened.ticket.id, "new_ticket")
 
 
@@ -222,9 +220,8 @@ def _follow_up(session: Session, raw: RawMail, parsed: ParsedMail, ticket: Ticke
             ticket=ticket,
             draft=draft,
             sender=customers.find_by_email(session, email=parsed.from_addr),
+            answer_to=_answer_to(parsed),
         )
-        kind = {"new_ticket": "new_ticket", "rejected": "reject"}.get(delivered.kind, "follow_up")
-        _auto_respond(session, parsed, delivered.ticket, kind)
         return Outcome(delivered.ticket.id, "rejected" if delivered.kind == "rejected" else delivered.kind)
     third_party_message(
         session,
@@ -305,45 +302,12 @@ def _note(session: Session, ticket: Ticket, article: Article, comment: str) -> N
     )
 
 
-def _auto_respond(session: Session, parsed: ParsedMail, ticket: Ticket, kind: str) -> None:
-    response = session.scalar(
-        select(AutoResponse).where(
-            AutoResponse.queue_id == ticket.queue_id, AutoResponse.kind == kind, AutoResponse.valid.is_(True)
-        )
-    )
-    if response is None:
-        return
-    reason = loops.automatic_reason(parsed)
-    recipient = parsed.reply_to or parsed.from_addr
-    if reason is None and loops.own_address(session, recipient):
-        reason = "our own address"
-    if reason is None and loops.over_hourly_cap(session, recipient=recipient):
-        reason = f"more than {loops.DEFAULT_HOURLY_CAP} automatic mails to {recipient} within an hour"
-    if reason is not None:
-        log.info("no automatic %s answer for ticket %s: %s", kind, ticket.number, reason)
-        history.record(
-            session,
-            ticket=ticket,
-            actor=SYSTEM,
-            type="ProcessMessage",
-            new=f"no automatic answer ({kind})",
-            comment=reason,
-        )
-        return
-    context = templates.template_context(ticket, None)
-    subject = " ".join(templates.render(response.subject, context).split())
-    if ticket.number not in subject:
-        subject = reply.reply_subject(ticket, subject)
-    references = " ".join([*parsed.references, *([parsed.message_id] if parsed.message_id else [])]) or None
-    reply.mail_article(
-        session,
-        actor=SYSTEM,
-        ticket=ticket,
-        to_addr=recipient,
-        subject=subject,
-        body_text=templates.render(response.text, context),
-        visible_for_customer=True,
+def _answer_to(parsed: ParsedMail) -> AnswerTo:
+    """Where an automatic answer to ``parsed`` goes, how it threads, and why it must not."""
+    references = " ".join([*parsed.references, *([parsed.message_id] if parsed.message_id else [])])
+    return AnswerTo(
+        recipient=parsed.reply_to or parsed.from_addr,
         in_reply_to=parsed.message_id,
-        references=references,
-        auto_submitted="auto-replied",
+        references=references or None,
+        refused_because=loops.automatic_reason(parsed),
     )

@@ -480,3 +480,50 @@ def test_asking_the_customer_is_the_same_from_the_task_form_and_the_api_and_the_
         assert rows["process_messages"][-1] == ("customer_replied", "delivered")
         assert rows["open_tasks"] == ["Triage"]
         assert (rows["state"], rows["pending"]) == ("open", False)
+
+
+# --- the acknowledgement of a new ticket ----------------------------------------------------------
+
+
+def test_a_new_ticket_is_acknowledged_alike_by_mail_and_through_the_api(
+    session, deployed, customer_api, customer
+):
+    from mail.demo import seed_auto_responses
+
+    seed_auto_responses(session)
+    john = customer("john.doe@acme.example")
+    mail = EmailMessage()
+    mail["From"] = "john.doe@acme.example"
+    mail["To"] = "finance@helpdesk.example"
+    mail["Subject"] = "Invoice 4711 charged twice"
+    mail["Message-ID"] = "<invoice-4711@acme.example>"
+    mail.set_content("Please refund the second charge.")
+    raw, _ = store_raw(session, data=bytes(mail), source="pipe", envelope_to="finance@helpdesk.example")
+    process_raw_mail(session, raw_mail_id=raw.id)
+    by_mail = newest_ticket(session)
+    finance = session.scalars(select(Ticket.queue_id).where(Ticket.id == by_mail.id)).one()
+    response = customer_api(john).post(
+        "/tickets",
+        json={
+            "queue_id": finance,
+            "title": "Invoice 4711 charged twice",
+            "body": "Please refund the second charge.",
+        },
+    )
+    assert response.status_code == 201, response.text
+    by_api = newest_ticket(session)
+    mail_rows, api_rows = snapshot(session, by_mail), snapshot(session, by_api)
+    for rows in (mail_rows, api_rows):
+        [ack] = rows["outbox"]
+        assert ack["to"] == "john.doe@acme.example"
+        assert ack["mail"]["auto_submitted"] == "auto-replied"
+        assert ack["mail"]["subject"].startswith("[Ticket#<number>]")
+        assert rows["open_tasks"] == ["Triage"]
+    # Both acknowledgements say the same, each with its own ticket number.
+    assert mail_rows["outbox"][0]["mail"]["subject"] == api_rows["outbox"][0]["mail"]["subject"]
+    texts = [
+        rows["outbox"][0]["mail"]["parts"][0]["text"].replace(ticket.number, "<number>")
+        for rows, ticket in ((mail_rows, by_mail), (api_rows, by_api))
+    ]
+    assert texts[0] == texts[1]
+    assert "<number>" in texts[0]
