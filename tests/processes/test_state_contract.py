@@ -277,3 +277,29 @@ def test_a_hand_set_reminder_at_work_opens_the_ticket_and_work_stays(session, pe
         select(HumanTask).where(HumanTask.ticket_id == ticket.id, HumanTask.state == "open")
     )
     assert [t.name for t in unmatched] == ["Work"]
+
+
+def test_a_resolved_ticket_switched_to_a_reminder_by_hand_goes_back_to_work_instead_of_closing(
+    session, people, at_work
+):
+    """The process waits for the auto-close time; the agent turns it into a reminder."""
+    ticket, bob = at_work.ticket, people["bob"]
+    complete(session, bob, at_work, "Work", action="resolve")
+    assert ticket.state.name == "pending auto close+"
+    assert task_names(session, at_work) == []
+    state_flow.set_state(
+        session,
+        actor=bob,
+        ticket=ticket,
+        state=states.get_state(session, "pending reminder"),
+        pending_until=utcnow() + timedelta(hours=3),
+    )
+
+    assert reach_pending_time(session, ticket) == "process"
+
+    # Not closed: the ticket is open again and its Work task is back in bob's inbox.
+    assert ticket.state.name == "open"
+    assert ticket.pending_until is None
+    assert task_names(session, at_work) == ["Work"]
+    session.refresh(at_work)
+    assert at_work.status == "running"
