@@ -527,3 +527,25 @@ def test_a_new_ticket_is_acknowledged_alike_by_mail_and_through_the_api(
     ]
     assert texts[0] == texts[1]
     assert "<number>" in texts[0]
+
+
+def test_a_pending_time_is_the_same_from_the_web_form_and_the_api(
+    session, deployed, browser, api, mail_ticket
+):
+    first, second = mail_ticket(), mail_ticket()
+    reminder = states.get_state(session, "pending reminder")
+    _, history_mark = marks(session)
+    web = browser("admin").action(first, "state", state=str(reminder.id), pending_until="2031-05-04T09:30")
+    assert web.status_code == 303
+    response = api("admin").patch(
+        f"/tickets/{second.id}", json={"state": "pending reminder", "pending_until": "2031-05-04T09:30:00Z"}
+    )
+    assert response.status_code == 200, response.text
+    web_rows = snapshot(session, first, since_history=history_mark)
+    assert web_rows == snapshot(session, second, since_history=history_mark)
+    assert (web_rows["state"], web_rows["pending"]) == ("pending reminder", True)
+    assert web_rows["history"] == ["StateUpdate", "SetPendingTime"]
+    session.expire_all()
+    assert session.get(Ticket, first.id).pending_until == session.get(Ticket, second.id).pending_until
+    # A pending time alone does not end the process; its triage task stays.
+    assert web_rows["open_tasks"] == ["Triage"]
