@@ -74,7 +74,9 @@ def customer_message(
                     f"ticket {ticket.number} is closed and takes no more messages; please open a new ticket"
                 )
             article = draft.but(visible_for_customer=False).write(session, actor=SYSTEM, ticket=ticket)
-            _note(session, ticket, article, "follow-up to a closed ticket rejected by the queue's policy")
+            mark_article(
+                session, ticket, article, "follow-up to a closed ticket rejected by the queue's policy"
+            )
             automatic_answer.answer(session, ticket=ticket, kind="reject", to=answer_to)
             return Delivered(ticket, article, "rejected")
         tickets.reopen(session, actor=actor, ticket=ticket)
@@ -99,7 +101,7 @@ def third_party_message(
     """
     article = draft.but(visible_for_customer=False).write(session, actor=SYSTEM, ticket=ticket)
     if note:
-        _note(session, ticket, article, note)
+        mark_article(session, ticket, article, note)
     if request_token is not None:
         runtime.deliver_message(
             session,
@@ -133,7 +135,8 @@ def _new_linked_ticket(
     return Delivered(opened.ticket, opened.article, "new_ticket")
 
 
-def _note(session: Session, ticket: Ticket, article: Article, comment: str) -> None:
+def mark_article(session: Session, ticket: Ticket, article: Article, comment: str) -> None:
+    """Say in the ticket's history why an article is as it is (e.g. an unrelated sender)."""
     history.record(
         session,
         ticket=ticket,

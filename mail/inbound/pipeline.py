@@ -28,7 +28,7 @@ from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
 from desk.ticket.models import Ticket
 from flows.automatic_answer import AnswerTo
-from flows.customer_message import customer_message, third_party_message
+from flows.customer_message import customer_message, mark_article, third_party_message
 from flows.drafts import ArticleDraft
 from flows.open_ticket import open_ticket
 from mail.inbound import loops
@@ -203,7 +203,7 @@ def _new_ticket(session: Session, raw: RawMail, parsed: ParsedMail) -> Outcome:
         answer_to=_answer_to(parsed),
     )
     if customer is None:
-        _note(session, opened.ticket, opened.article, f"sender not related to the ticket ({relation})")
+        mark_article(session, opened.ticket, opened.article, f"sender not related to the ticket ({relation})")
     return Outcome(opened.ticket.id, "new_ticket")
 
 
@@ -287,18 +287,6 @@ def _draft(raw: RawMail, parsed: ParsedMail, relation: Relation) -> ArticleDraft
             AttachmentDraft(a.filename, a.content_type, a.data, a.is_inline, a.content_id)
             for a in parsed.attachments
         ),
-    )
-
-
-def _note(session: Session, ticket: Ticket, article: Article, comment: str) -> None:
-    history.record(
-        session,
-        ticket=ticket,
-        actor=SYSTEM,
-        type="ProcessMessage",
-        new=f"article {article.id}",
-        comment=comment,
-        article_id=article.id,
     )
 
 
