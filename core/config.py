@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,11 +37,28 @@ class Settings:
     smtp_receiver_host: str
     smtp_receiver_port: int
     proxy_count: int = 0
+    # A signed-in browser is signed out after this long without a request, and in any case
+    # this long after signing in (OTRS uses 2 and 16 hours; 12 is a working day, the
+    # lifetime of a form's CSRF token).
+    session_idle_minutes: int = 120
+    session_max_hours: int = 12
+    # The largest request body accepted (413 beyond it): attachments may be 25 MB each.
+    max_request_bytes: int = 30 * 1024 * 1024
 
     @property
     def outbox_dir(self) -> Path:
         """Where outgoing mail is written when no SMTP relay is configured."""
         return self.var_dir / "outbox"
+
+    @property
+    def session_idle(self) -> timedelta:
+        """How long a signed-in browser may stay without a request."""
+        return timedelta(minutes=self.session_idle_minutes)
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        """How long a sign-in lasts at most, however busy the agent is."""
+        return timedelta(hours=self.session_max_hours)
 
     @property
     def embedded_jobs(self) -> bool:
@@ -84,6 +102,13 @@ class Settings:
             smtp_receiver_host=get("SMTP_RECEIVER_HOST", "127.0.0.1") or "127.0.0.1",
             smtp_receiver_port=_int(get("SMTP_RECEIVER_PORT", "2525"), "TICKETFLOW_SMTP_RECEIVER_PORT"),
             proxy_count=_int(get("PROXY_COUNT", "0"), "TICKETFLOW_PROXY_COUNT"),
+            session_idle_minutes=_positive(
+                get("SESSION_IDLE_MINUTES", "120"), "TICKETFLOW_SESSION_IDLE_MINUTES"
+            ),
+            session_max_hours=_positive(get("SESSION_MAX_HOURS", "12"), "TICKETFLOW_SESSION_MAX_HOURS"),
+            max_request_bytes=_int(
+                get("MAX_REQUEST_BYTES", str(30 * 1024 * 1024)), "TICKETFLOW_MAX_REQUEST_BYTES"
+            ),
         )
 
 
@@ -92,6 +117,13 @@ def _int(value: str | None, name: str) -> int:
         return int(value or "")
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _positive(value: str | None, name: str) -> int:
+    number = _int(value, name)
+    if number < 1:
+        raise ConfigurationError(f"{name} must be at least 1, not {number}")
+    return number
 
 
 def _normalise_db_url(url: str) -> str:

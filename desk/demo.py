@@ -149,6 +149,8 @@ CLUB_QUEUES = (
     ("Equipment", "equipment", None),
 )
 
+CUSTOMER_FACING_QUEUES = ("Raw", "Finance", "General")
+
 
 def seed_reference_data(session: Session) -> None:
     """States, ticket types and the admin group: what every installation needs."""
@@ -212,6 +214,11 @@ def seed_demo(session: Session) -> None:
         created[path].salutation_id = salutation.id
         created[path].signature_id = signature.id
     created["Raw"].unlock_timeout_minutes = 0
+    # What customers may open tickets in: the help desk's front doors and the club's
+    # general address; the board, the treasurer and the teams stay internal (their mail
+    # addresses still reach them, as in OTRS).
+    for path in CUSTOMER_FACING_QUEUES:
+        created[path].customer_facing = True
     created["1st level"].first_response_minutes = 60
     for spec in (*HELPDESK_AGENTS, *CLUB_AGENTS):
         first, _, last = spec.name.partition(" ")

@@ -14,6 +14,7 @@ from core.errors import ValidationError
 from desk.actor import Actor
 from desk.article import reply as mail
 from desk.article.models import Article
+from desk.permission import service as permissions
 from desk.ticket.models import Ticket
 
 MAX_EMAIL = 254
@@ -53,6 +54,8 @@ def forward(
     comment: str = "",
 ) -> Article:
     """Forward the article (default: the newest) with an optional comment; returns the mail's article."""
+    # The right first: an agent who may not forward learns that, not what is wrong with the address.
+    permissions.require_queue(session, actor, ticket.queue, "rw")
     address = check_address(to_addr)
     original = forwarded_article(session, ticket=ticket, article_id=article_id)
     return mail.forward_article(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
 from desk.actor import Actor, actor_label
+from desk.permission import service as permissions
 from desk.ticket import service as tickets
 from desk.ticket import states
 from desk.ticket.models import State, Ticket
@@ -59,6 +60,8 @@ def close(
     from_instance_id: int | None = None,
 ) -> None:
     """Close the ticket (``closed successful`` unless another closed state is given)."""
+    # The right first: an agent who may not close learns that, not that the state is wrong.
+    permissions.require_queue(session, actor, ticket.queue, "rw")
     target = state or states.get_state(session, "closed successful")
     if target.type != "closed":
         raise ValidationError(

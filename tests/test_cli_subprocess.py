@@ -25,6 +25,7 @@ from sqlalchemy import select
 from core.db import make_engine, make_sessionmaker, session_scope
 from core.migrate import alembic_config
 from desk.agent import service as agents
+from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
 from desk.ticket.models import Ticket
 from engine.models import ProcessInstance, ProcessVersion
@@ -91,6 +92,9 @@ def test_every_readme_command_works_in_a_fresh_process(database_url_for_cli, fac
     assert tf("queue", "create", "Extra", "--group", "raw", "--address", "extra@helpdesk.example") == (
         "queue Extra created"
     )
+    assert tf("queue", "create", "Web", "--group", "raw", "--customer-facing") == (
+        "queue Web created (open to customers)"
+    )
     deployed = tf("process", "deploy").splitlines()
     assert "ticket_handling version 1" in deployed
     assert any(line.startswith("ticket_handling ") for line in tf("process", "list").splitlines())
@@ -104,6 +108,12 @@ def test_every_readme_command_works_in_a_fresh_process(database_url_for_cli, fac
         number, ticket_id = ticket.number, ticket.id
         assert agents.authenticate_token(session, token=agent_token).login == "nina"
         assert session.get(RawMail, raw_id).status == "processed"
+        facing = dict(
+            session.execute(
+                select(Queue.name, Queue.customer_facing).where(Queue.name.in_(("Extra", "Web")))
+            ).all()
+        )
+        assert facing == {"Extra": False, "Web": True}
     assert re.fullmatch(
         r"process instance \d+ \(running\)", tf("process", "start", number, "--process", "donation")
     )

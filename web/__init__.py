@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core.composition import require_composed
 from core.config import Settings, get_settings
 from core.db import get_engine, make_sessionmaker
-from web import admin, api, auth, dashboard, db, errors, i18n, inbox, search, security, tickets
+from web import admin, api, auth, dashboard, db, errors, i18n, inbox, input_policy, search, security, tickets
 from web.auth.limiter import LoginLimiter, make_login_limiter
 
 __all__ = ["create_app"]
@@ -72,6 +72,9 @@ def create_app(
 
     i18n.init_app(app)
     CSRFProtect(app)
+    # After the CSRF check (a form without a valid token is refused first), before every
+    # view: size, JSON depth and text rules for the web UI and the API alike.
+    input_policy.init_app(app, settings)
     security.init_app(app, settings)
     errors.init_app(app)
     auth.init_app(app, login_limiter or make_login_limiter(settings))

@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import flask_login
-from flask import Blueprint, Flask, redirect, request, session
+from flask import Blueprint, Flask, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel
 
+from web import redirects
 from web.auth.users import AgentUser
 from web.db import get_db
 
@@ -46,11 +47,8 @@ def choose_language() -> ResponseReturnValue:
         if isinstance(user, AgentUser):
             agent = get_db().merge(user.agent)
             agent.language = code
-    target = request.form.get("next", "/")
     # Only a path on this site: never an open redirect.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
-    return redirect(target, code=303)
+    return redirects.redirect_to(request.form.get("next"), default="/")
 
 
 def init_app(app: Flask) -> None:

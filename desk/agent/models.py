@@ -124,3 +124,41 @@ class ApiToken(Base):
 
     agent: Mapped[Agent | None] = relationship()
     customer_user: Mapped[CustomerUser | None] = relationship()
+
+
+class AgentSession(Base):
+    """One signed-in browser of an agent: the server-side half of the session cookie.
+
+    The cookie carries a random token; only its SHA-256 hash is stored, so a copy of this
+    table cannot be replayed as cookies.  A session ends when it is revoked (sign-out,
+    "sign out everywhere", a password change), when it was idle too long or when it
+    reached its absolute lifetime: every request checks all three.
+    """
+
+    __tablename__ = "agent_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # For the agent's own list of their sessions only; never used to decide anything.
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    agent: Mapped[Agent] = relationship()
+
+
+class LoginLimitCounter(Base):
+    """A counter of the login limiter in the database (a ``limits`` storage of our own).
+
+    Used when no Redis is configured (the embedded mode) and while Redis is unreachable,
+    so the limit is never off.  Fixed windows: a row counts ``hits`` until ``expires_at``.
+    """
+
+    __tablename__ = "login_limit_counter"
+
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    hits: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,11 +1,11 @@
-"""Agents, groups, roles and permission grants; login and API tokens."""
+"""Agents, groups, roles and permission grants; login, web sessions and API tokens."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -17,6 +17,7 @@ from desk.agent.models import (
     Agent,
     AgentGroupPermission,
     AgentRole,
+    AgentSession,
     ApiToken,
     Group,
     Role,
@@ -26,6 +27,10 @@ from desk.customer.models import CustomerUser
 from desk.permission.service import require_admin
 
 MIN_PASSWORD = 8
+
+# "Last seen" is written at most this often, not on every request: the idle timeout is
+# counted in minutes or hours, so a minute more or less does not matter.
+SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 def create_agent(
@@ -77,6 +82,8 @@ def set_password(session: Session, *, actor: Actor, agent: Agent, password: str)
             "invalid password", errors={"password": [f"at least {MIN_PASSWORD} characters"]}
         )
     agent.password_hash = hash_password(password)
+    # Whoever knew the old password may hold a session: a new password ends them all.
+    _revoke(session, agent_id=agent.id)
     session.flush()
 
 
@@ -249,3 +256,101 @@ def revoke_token(session: Session, *, actor: Actor, token_id: int) -> None:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.flush()
+
+
+def start_session(
+    session: Session, *, agent: Agent, lifetime: timedelta, address: str = "", user_agent: str = ""
+) -> tuple[AgentSession, str]:
+    """Open a web session for ``agent`` who just signed in; returns it and its token.
+
+    The token goes into the (signed) cookie and is never stored: only its hash is.  The
+    agent's ended sessions are cleared out here, so the table does not grow for ever.
+    """
+    now = utcnow()
+    session.execute(
+        delete(AgentSession).where(
+            AgentSession.agent_id == agent.id,
+            or_(AgentSession.revoked_at.is_not(None), AgentSession.created_at < now - lifetime),
+        )
+    )
+    token = new_token()
+    row = AgentSession(
+        token_hash=hash_token(token),
+        agent_id=agent.id,
+        created_at=now,
+        last_seen_at=now,
+        address=address[:64],
+        user_agent=user_agent[:300],
+    )
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def find_session(
+    session: Session, *, token: str, idle: timedelta, lifetime: timedelta
+) -> AgentSession | None:
+    """The live session with ``token``, else None (unknown, revoked, idle or too old).
+
+    A session found ends up "seen now", written at most once per
+    :data:`SESSION_TOUCH_INTERVAL`.  An idle or too old one is revoked on the spot.
+    """
+    row = session.scalar(select(AgentSession).where(AgentSession.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at > idle or now - row.created_at > lifetime:
+        row.revoked_at = now
+        session.flush()
+        return None
+    if now - row.last_seen_at >= SESSION_TOUCH_INTERVAL:
+        row.last_seen_at = now
+        session.flush()
+    return row
+
+
+def end_session(session: Session, *, agent_session: AgentSession) -> None:
+    """Sign one browser out: its cookie opens nothing any more."""
+    if agent_session.revoked_at is None:
+        agent_session.revoked_at = utcnow()
+        session.flush()
+
+
+def end_all_sessions(session: Session, *, actor: Actor, agent: Agent) -> int:
+    """Sign ``agent`` out everywhere (the agent themself or an administrator).
+
+    Returns how many live sessions were ended.
+    """
+    if not (isinstance(actor, Agent) and actor.id == agent.id):
+        require_admin(session, actor)
+    ended = _revoke(session, agent_id=agent.id)
+    session.flush()
+    return ended
+
+
+def list_sessions(
+    session: Session, *, agent: Agent, idle: timedelta, lifetime: timedelta
+) -> Sequence[AgentSession]:
+    """The agent's live sessions, the most recently used first."""
+    now = utcnow()
+    return session.scalars(
+        select(AgentSession)
+        .where(
+            AgentSession.agent_id == agent.id,
+            AgentSession.revoked_at.is_(None),
+            AgentSession.last_seen_at >= now - idle,
+            AgentSession.created_at >= now - lifetime,
+        )
+        .order_by(AgentSession.last_seen_at.desc(), AgentSession.id.desc())
+    ).all()
+
+
+def _revoke(session: Session, *, agent_id: int) -> int:
+    result = session.execute(
+        update(AgentSession)
+        .where(AgentSession.agent_id == agent_id, AgentSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    # An UPDATE's result is a CursorResult, which has the count (Result's type does not).
+    return int(getattr(result, "rowcount", 0))

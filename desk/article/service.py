@@ -69,9 +69,7 @@ def add_article(
 
     ``body_html`` must already be sanitized; the mail package does that for inbound mail.
     """
-    if channel not in CHANNELS:
-        raise ValidationError("invalid article", errors={"channel": [f"must be one of {CHANNELS}"]})
-    tickets.require_not_merged(ticket)
+    # The rights first: who may not write here learns that, not what is wrong with the text.
     sender_type, visible = _authorise(
         session,
         actor=actor,
@@ -80,10 +78,16 @@ def add_article(
         sender_type=sender_type,
         visible=visible_for_customer,
     )
+    if channel not in CHANNELS:
+        raise ValidationError("invalid article", errors={"channel": [f"must be one of {CHANNELS}"]})
+    tickets.require_not_merged(ticket)
     if sender_type not in SENDER_TYPES:
         raise ValidationError("invalid article", errors={"sender_type": [f"must be one of {SENDER_TYPES}"]})
     if not body_text.strip() and not body_html and channel != "email":
         raise ValidationError("empty article", errors={"body": ["write something"]})
+    if visible and isinstance(actor, Agent):
+        # OTRS auto-lock, once the article is known to be valid.
+        tickets.auto_lock_for_answer(session, agent=actor, ticket=ticket)
     is_first = session.scalar(select(Article.id).where(Article.ticket_id == ticket.id).limit(1)) is None
     article = Article(
         ticket_id=ticket.id,
@@ -129,7 +133,10 @@ def _authorise(
     sender_type: str | None,
     visible: bool | None,
 ) -> tuple[str, bool]:
-    """Check the actor may write this article; return the sender type and visibility."""
+    """Check the actor may write this article; return the sender type and visibility.
+
+    Only rights: nothing is changed here (the auto-lock follows the checks of the input).
+    """
     if isinstance(actor, SystemActor):
         return sender_type or "system", bool(visible)
     if isinstance(actor, CustomerUser):
@@ -145,7 +152,6 @@ def _authorise(
     if visible:
         permissions.require_queue(session, actor, ticket.queue, "rw")
         permissions.require_may_contact_customers(actor)
-        tickets.auto_lock_for_answer(session, agent=actor, ticket=ticket)
     else:
         permissions.require_queue(session, actor, ticket.queue, "note")
     return sender_type or "agent", visible
@@ -202,8 +208,8 @@ def split(
 ) -> Ticket:
     """Copy ``article`` into a new ticket, linked as a child of the original (OTRS split)."""
     origin = article.ticket
-    tickets.require_not_merged(origin)
     permissions.require_queue(session, actor, origin.queue, "rw")
+    tickets.require_not_merged(origin)
     target_queue = queue or origin.queue
     child = tickets.create_ticket(
         session,

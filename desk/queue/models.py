@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
@@ -36,6 +36,9 @@ class Queue(Base):
     salutation_id: Mapped[int | None] = mapped_column(ForeignKey("salutation.id"))
     signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id"))
     comment: Mapped[str] = mapped_column(Text, default="")
+    # Customers (API tokens, the portal) open tickets only in these queues and see only
+    # their names; every other queue is internal to the agents.  Closed unless chosen.
+    customer_facing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
 
     group: Mapped[Group] = relationship(lazy="joined")

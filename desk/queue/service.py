@@ -27,8 +27,12 @@ def create_queue(
     update_minutes: int = 0,
     solution_minutes: int = 0,
     comment: str = "",
+    customer_facing: bool = False,
 ) -> Queue:
-    """Create a queue; for ``Parent::Child`` the parent queue must exist."""
+    """Create a queue; for ``Parent::Child`` the parent queue must exist.
+
+    ``customer_facing`` queues are offered to customers (API, portal) for new tickets.
+    """
     require_admin(session, actor)
     parts = [part.strip() for part in name.split(QUEUE_SEPARATOR)]
     errors: dict[str, list[str]] = {}
@@ -68,6 +72,7 @@ def create_queue(
         system_address=address,
         follow_up_policy=follow_up_policy,
         comment=comment,
+        customer_facing=customer_facing,
         **numbers,
     )
     session.add(queue)

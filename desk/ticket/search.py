@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, and_, exists, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import ValidationError
+from core.text import text_problem
 from desk.actor import Actor
 from desk.article.models import Article
 from desk.customer.models import CustomerUser
@@ -98,6 +99,15 @@ def search_tickets(
 
 def _check(criteria: SearchCriteria) -> None:
     errors: dict[str, list[str]] = {}
+    # The web edge refuses such text already (web.input_policy); other callers get the same.
+    for field, value in (
+        ("number", criteria.number),
+        ("words", criteria.words),
+        ("customer", criteria.customer_email),
+    ):
+        problem = text_problem(value)
+        if problem:
+            errors[field] = [problem]
     if len(criteria.words) > MAX_WORDS_LENGTH:
         errors["words"] = [f"at most {MAX_WORDS_LENGTH} characters"]
     if criteria.state_type and criteria.state_type not in STATE_TYPES:

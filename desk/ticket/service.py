@@ -1,5 +1,8 @@
 """Everything that changes a ticket.  Each function checks permissions and writes history.
 
+The permission checks come first, before any rule about the input or the ticket's state, so
+an agent without the right learns only that (403), never which rule the input breaks.
+
 Functions take the session and keyword arguments, and only flush; the caller commits.  There
 is deliberately no function that deletes a ticket.
 """
@@ -93,7 +96,9 @@ def create_ticket(
 ) -> Ticket:
     """Open a new ticket with a fresh number.  Its first article is added separately."""
     if isinstance(actor, CustomerUser):
-        # Customers open tickets for themselves only.
+        # Customers open tickets for themselves only, and only where they are expected.
+        if not queue.customer_facing:
+            raise PermissionDenied("customers open tickets only in the queues offered to customers")
         customer_user = actor
     else:
         permissions.require_queue(session, actor, queue, "create")
@@ -142,9 +147,9 @@ def create_ticket(
 
 def move(session: Session, *, actor: Actor, ticket: Ticket, queue: Queue, comment: str = "") -> None:
     """Move ``ticket`` to ``queue`` (hand-over between levels).  Releases a held lock."""
-    _require_changeable(ticket)
     permissions.require_queue(session, actor, ticket.queue, "move_into")
     permissions.require_queue(session, actor, queue, "move_into")
+    _require_changeable(ticket)
     if not queue.valid:
         raise ValidationError("invalid queue", errors={"queue": [f"{queue.name} is not active"]})
     if queue.id == ticket.queue_id:
@@ -162,8 +167,8 @@ def lock(session: Session, *, actor: Actor, ticket: Ticket) -> None:
     """Lock ``ticket`` for ``actor`` (who becomes its owner); refused if another holds it."""
     if not isinstance(actor, Agent):
         raise PermissionDenied("only agents lock tickets")
-    _require_changeable(ticket)
     permissions.require_queue(session, actor, ticket.queue, "rw")
+    _require_changeable(ticket)
     _take_lock(session, agent=actor, ticket=ticket)
 
 
@@ -176,8 +181,8 @@ def unlock(session: Session, *, actor: Actor, ticket: Ticket) -> None:
 
 def set_owner(session: Session, *, actor: Actor, ticket: Ticket, owner: Agent) -> None:
     """Make ``owner`` the accountable agent; they need the owner right on the queue."""
-    _require_changeable(ticket)
     permissions.require_queue(session, actor, ticket.queue, "owner")
+    _require_changeable(ticket)
     if not (owner.active and permissions.has_queue_permission(session, owner, ticket.queue, "owner")):
         raise ValidationError(
             "invalid owner",
@@ -193,8 +198,8 @@ def set_owner(session: Session, *, actor: Actor, ticket: Ticket, owner: Agent) -
 
 def set_responsible(session: Session, *, actor: Actor, ticket: Ticket, responsible: Agent) -> None:
     """Delegate: make ``responsible`` solve the ticket while the owner stays accountable."""
-    _require_changeable(ticket)
     permissions.require_queue(session, actor, ticket.queue, "owner")
+    _require_changeable(ticket)
     if not (
         responsible.active and permissions.has_queue_permission(session, responsible, ticket.queue, "ro")
     ):
@@ -221,8 +226,8 @@ def set_state(
     pending_until: datetime | None = None,
 ) -> None:
     """Change the state; pending states need ``pending_until`` (the reminder or close time)."""
-    _require_changeable(ticket)
     permissions.require_queue(session, actor, ticket.queue, "rw")
+    _require_changeable(ticket)
     if state.type == "merged":
         raise ValidationError("invalid state", errors={"state": ["use merge to merge tickets"]})
     if not state.valid:
@@ -258,8 +263,8 @@ def reopen(session: Session, *, actor: Actor, ticket: Ticket) -> None:
     if ticket.state.type != "closed":
         return
     if isinstance(actor, CustomerUser):
-        _require_changeable(ticket)
         permissions.require_ticket_read(session, actor, ticket)
+        _require_changeable(ticket)
         old = ticket.state.name
         ticket.state = states.first_state_of_type(session, "open")
         ticket.pending_until = None
@@ -279,8 +284,8 @@ def reopen(session: Session, *, actor: Actor, ticket: Ticket) -> None:
 
 def set_priority(session: Session, *, actor: Actor, ticket: Ticket, priority: int) -> None:
     """Change the priority (1 very low … 5 very high)."""
-    _require_changeable(ticket)
     permissions.require_queue(session, actor, ticket.queue, "priority")
+    _require_changeable(ticket)
     _check_priority(priority)
     if ticket.priority == priority:
         return
@@ -292,8 +297,8 @@ def set_priority(session: Session, *, actor: Actor, ticket: Ticket, priority: in
 
 def set_title(session: Session, *, actor: Actor, ticket: Ticket, title: str) -> None:
     """Change the title."""
-    _require_changeable(ticket)
     permissions.require_queue(session, actor, ticket.queue, "rw")
+    _require_changeable(ticket)
     title = _clean_title(title)
     if ticket.title == title:
         return
@@ -312,8 +317,8 @@ def set_customer(
     customer_company: CustomerCompany | None = None,
 ) -> None:
     """Change who the ticket is for (and so who can see it in the portal)."""
-    _require_changeable(ticket)
     permissions.require_queue(session, actor, ticket.queue, "rw")
+    _require_changeable(ticket)
     if customer_company is None and customer_user is not None:
         customer_company = customer_user.company
     old = _customer_label(ticket.customer_user, ticket.customer_company)
@@ -328,8 +333,8 @@ def set_customer(
 
 def set_type(session: Session, *, actor: Actor, ticket: Ticket, ticket_type: TicketType | None) -> None:
     """Change the ticket type."""
-    _require_changeable(ticket)
     permissions.require_queue(session, actor, ticket.queue, "rw")
+    _require_changeable(ticket)
     if ticket.type_id == (ticket_type.id if ticket_type else None):
         return
     old = ticket.type.name if ticket.type else None
@@ -352,6 +357,9 @@ def merge(session: Session, *, actor: Actor, ticket: Ticket, into: Ticket) -> No
     Tickets of two different customers are not merged: each would see the other's mails in
     the portal.  Link them instead (S9).
     """
+    # The rights first: an agent who may not merge learns that, not which rule the pair breaks.
+    permissions.require_queue(session, actor, ticket.queue, "rw")
+    permissions.require_queue(session, actor, into.queue, "rw")
     if ticket.id == into.id:
         raise ValidationError("invalid merge", errors={"into": ["a ticket cannot merge into itself"]})
     if (
@@ -365,8 +373,6 @@ def merge(session: Session, *, actor: Actor, ticket: Ticket, into: Ticket) -> No
         )
     _require_changeable(ticket)
     _require_changeable(into)
-    permissions.require_queue(session, actor, ticket.queue, "rw")
-    permissions.require_queue(session, actor, into.queue, "rw")
     moved = list(ticket.articles)
     for article in moved:
         article.ticket_id = into.id
@@ -408,14 +414,14 @@ def link(
     session: Session, *, actor: Actor, source: Ticket, target: Ticket, kind: str = "normal"
 ) -> TicketLink:
     """Link two tickets; with ``parent_child`` the source is the parent (the problem ticket)."""
-    if kind not in ("normal", "parent_child"):
-        raise ValidationError("invalid link", errors={"kind": ["must be normal or parent_child"]})
-    if source.id == target.id:
-        raise ValidationError("invalid link", errors={"target": ["a ticket cannot link to itself"]})
     permissions.require_queue(session, actor, source.queue, "rw")
     permissions.require_ticket_read(session, actor, target)
     if isinstance(actor, Agent) and actor.read_only:
         raise PermissionDenied(f"{actor.login} is a read-only observer and cannot change anything")
+    if kind not in ("normal", "parent_child"):
+        raise ValidationError("invalid link", errors={"kind": ["must be normal or parent_child"]})
+    if source.id == target.id:
+        raise ValidationError("invalid link", errors={"target": ["a ticket cannot link to itself"]})
     existing = session.scalar(
         select(TicketLink).where(
             TicketLink.source_ticket_id == source.id,

@@ -5,6 +5,11 @@ broken header (an RFC 2231 file name with invalid bytes, an Outlook-style Messag
 value falls back to the ``compat32`` reading of the same bytes.  Text whose declared charset
 is missing, unknown or wrong is decoded with charset-normalizer.  Nothing here raises for bad
 input: what cannot be read is recorded in ``warnings`` and the rest is kept.
+
+Every text of the result can be stored (:mod:`core.text`): a NUL or a lone surrogate (from
+``charset=utf-7`` or ``unicode_escape``, or 8-bit header bytes read with ``surrogateescape``)
+becomes U+FFFD, since a sender cannot be asked to write again; the raw mail is kept as it
+came, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from charset_normalizer import from_bytes
 
+from core.text import scrub
 from mail.inbound.sanitize import html_to_text, sanitize_html
 
 MAX_HEADER = 4000
@@ -345,10 +351,34 @@ def parse_mail(raw: bytes) -> ParsedMail:
         parsed.warnings.append(f"body: {exc!r}")
         texts.append(decode_bytes(raw, None))
     # Mail arrives with CRLF line ends (SMTP, IMAP); the stored text has plain newlines.
-    texts = [_NEWLINE.sub("\n", t) for t in texts]
-    htmls = [_NEWLINE.sub("\n", h) for h in htmls]
+    # Scrubbed before the sanitizer, which cannot even read a lone surrogate.
+    texts = [scrub(_NEWLINE.sub("\n", t)) for t in texts]
+    htmls = [scrub(_NEWLINE.sub("\n", h)) for h in htmls]
     if htmls:
         parsed.body_html = sanitize_html("\n".join(htmls))
     parsed.body_text = "\n\n".join(t.strip("\n") for t in texts) if texts else html_to_text("\n".join(htmls))
     _bounce(reader, parsed)
+    _scrub_fields(parsed)
     return parsed
+
+
+def _scrub_fields(parsed: ParsedMail) -> None:
+    """Make every text of ``parsed`` storable (see the module docstring)."""
+    for name in ("subject", "from_name", "from_addr", "reply_to", "message_id", "in_reply_to", "body_text"):
+        value = getattr(parsed, name)
+        if value is not None:
+            setattr(parsed, name, scrub(value))
+    if parsed.body_html is not None:
+        parsed.body_html = scrub(parsed.body_html)
+    if parsed.bounced_message_id is not None:
+        parsed.bounced_message_id = scrub(parsed.bounced_message_id)
+    parsed.to = [scrub(a) for a in parsed.to]
+    parsed.cc = [scrub(a) for a in parsed.cc]
+    parsed.references = [scrub(r) for r in parsed.references]
+    parsed.headers = {name: scrub(value) for name, value in parsed.headers.items()}
+    parsed.warnings = [scrub(w) for w in parsed.warnings]
+    for attachment in parsed.attachments:
+        attachment.filename = scrub(attachment.filename)
+        attachment.content_type = scrub(attachment.content_type)
+        if attachment.content_id is not None:
+            attachment.content_id = scrub(attachment.content_id)

@@ -1,9 +1,10 @@
-"""HTML from mail made inert: nh3 (Ammonia) with a strict allow-list.
+"""HTML from mail made inert, under the one policy of :mod:`desk.article.html`.
 
-Scripts, event handlers, ``javascript:`` links, styles, forms and frames are removed.  Remote
-images are kept only as ``data-remote-src`` (no ``src``), so nothing is fetched — and no
-sender learns that the mail was read — until an agent asks to show them.  Inline images
-(``cid:``) stay; the web layer maps them to the stored attachments.
+Scripts, event handlers, ``javascript:`` links, styles, forms and frames are removed; every
+URL is resolved as a browser reads it before it is judged.  Remote images are kept only as
+``data-remote-src`` (no ``src``), so nothing is fetched — and no sender learns that the mail
+was read — until an agent asks to show them.  Inline images (``cid:``) stay; the web layer
+maps them to the stored attachments.
 """
 
 from __future__ import annotations
@@ -13,34 +14,15 @@ import re
 
 import nh3
 
-_TAGS = set(nh3.ALLOWED_TAGS) - {"area", "map"}
-_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "width", "height", "title"},
-    "td": {"colspan", "rowspan", "align"},
-    "th": {"colspan", "rowspan", "align", "scope"},
-    "table": {"summary"},
-    "ol": {"start"},
-    "blockquote": set(),
-}
-_URL_SCHEMES = {"http", "https", "mailto", "cid"}
-_REMOTE_IMG = re.compile(r'(<img\b[^>]*?)\ssrc="((?:https?:)?//[^"]*)"', re.IGNORECASE)
+from desk.article import html as policy
+
 _TAG = re.compile(r"<[^>]+>")
 _BLOCK_END = re.compile(r"</(p|div|h[1-6]|li|tr|blockquote|pre|table)>|<br\s*/?>", re.IGNORECASE)
 
 
 def sanitize_html(raw: str) -> str:
     """Return an inert version of ``raw`` HTML that is safe to show to agents and customers."""
-    clean = nh3.clean(
-        raw,
-        tags=_TAGS,
-        clean_content_tags={"script", "style", "title", "head", "template", "noscript"},
-        attributes=_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
-        link_rel="noopener noreferrer nofollow",
-        strip_comments=True,
-    )
-    return _REMOTE_IMG.sub(r'\1 data-remote-src="\2"', clean)
+    return policy.clean(raw)
 
 
 def html_to_text(raw: str) -> str:

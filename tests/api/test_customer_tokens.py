@@ -20,6 +20,7 @@ from desk.agent.models import ApiToken
 from desk.article import service as articles
 from desk.article.service import AttachmentDraft
 from desk.ticket import service as tickets_service
+from desk.ticket.models import Ticket
 from tests.api.conftest import Api, assert_error
 
 JOHN = "john.doe@acme.example"
@@ -211,8 +212,6 @@ AGENT_ONLY = [
     ("GET", "/processes/versions/1/bpmn", None, None),
     ("POST", "/processes/validate", {"bpmn_xml": "<x/>"}, None),
     ("POST", "/processes/deploy", {"bpmn_xml": "<x/>"}, None),
-    ("GET", "/queues", None, None),
-    ("GET", "/queues/{raw}", None, None),
     ("GET", "/agents", None, None),
     ("GET", "/agents/1", None, None),
     ("GET", "/customers?email=ivan.petrov@globex.example", None, None),
@@ -264,7 +263,8 @@ def test_he_opens_a_web_ticket_for_himself(john, world, customer, admin_api):
     created = response.get_json()
     assert created["customer_user_id"] == customer(JOHN).id
     assert created["customer_company_id"] == customer(JOHN).company_id
-    assert created["owner"] is None
+    assert "owner" not in created
+    assert admin_api.get(f"/tickets/{created['id']}").get_json()["owner"] is None
     listed = john.get(f"/tickets/{created['id']}/articles").get_json()
     assert [(a["channel"], a["sender_type"], a["is_visible_for_customer"]) for a in listed] == [
         ("web", "customer", True)
@@ -361,3 +361,113 @@ def test_writing_to_his_closed_ticket_reopens_it(john, world, session):
     assert response.status_code == 201
     session.refresh(ticket)
     assert ticket.state.name == "open"
+
+
+# --- queues offered to customers -------------------------------------------------------
+
+CUSTOMER_QUEUES = {"Raw", "Finance", "General"}
+
+
+def test_he_lists_only_the_queues_offered_to_customers(john, admin_api):
+    listed = john.get("/queues")
+
+    assert listed.status_code == 200
+    assert {q["name"] for q in listed.get_json()} == CUSTOMER_QUEUES
+    # Nothing about the team behind a queue: no group, address or policy.
+    assert all(set(q) == {"id", "name"} for q in listed.get_json())
+    agents_view = {q["name"]: q for q in admin_api.get("/queues").get_json()}
+    assert {"Board", "2nd level", "Raw"} <= set(agents_view)
+    assert agents_view["Raw"]["customer_facing"] is True
+    assert agents_view["Board"]["customer_facing"] is False
+
+
+def test_an_internal_queue_is_404_to_him(john, queue):
+    assert john.get(f"/queues/{queue('Raw').id}").get_json() == {"id": queue("Raw").id, "name": "Raw"}
+    for internal in ("Board", "2nd level", "Board::Treasurer"):
+        assert_error(john.get(f"/queues/{queue(internal).id}"), 404, "not_found")
+
+
+@pytest.mark.parametrize("internal", ["Board", "2nd level", "Board::Treasurer", "Tennis::Youth"])
+def test_he_cannot_open_a_ticket_in_an_internal_queue(john, queue, session, internal):
+    before = session.query(Ticket).count()
+
+    refused = assert_error(
+        john.post("/tickets", json={"title": "Let me in", "queue_id": queue(internal).id, "body": "Hi"}),
+        422,
+        "validation_error",
+    )
+
+    assert "open to customers" in refused["errors"]["queue_id"][0]
+    # An internal queue reads like one that does not exist: its name is not told.
+    assert internal not in refused["message"] + refused["errors"]["queue_id"][0]
+    unknown = assert_error(john.post("/tickets", json={"title": "x", "queue_id": 999999, "body": "y"}), 422)
+    assert unknown["message"] == refused["message"]
+    assert session.query(Ticket).count() == before
+
+
+def test_he_opens_tickets_in_every_queue_offered_to_him(john, queue):
+    for name in sorted(CUSTOMER_QUEUES):
+        response = john.post(
+            "/tickets", json={"title": f"For {name}", "queue_id": queue(name).id, "body": "Hi"}
+        )
+        assert response.status_code == 201, response.get_data(as_text=True)
+        assert response.get_json()["queue"] == name
+
+
+def test_the_desk_refuses_customers_in_internal_queues_too(session, customer, queue):
+    """The same rule below the API, for every future channel of customers (the portal)."""
+    with pytest.raises(PermissionDenied):
+        tickets_service.create_ticket(session, actor=customer(JOHN), title="x", queue=queue("Board"))
+
+
+# --- what his ticket JSON tells him ----------------------------------------------------
+
+AGENT_FIELDS = {"owner", "responsible", "locked_by", "pending_until"}
+
+
+@pytest.fixture
+def handled(session, world, agent, queue):
+    """His ticket, owned and locked by alice, bob responsible, moved to the internal 2nd level."""
+    ticket = session.get(Ticket, world["own"])
+    ticket.owner_id = agent("alice").id
+    ticket.locked_by_id = agent("alice").id
+    ticket.responsible_id = agent("bob").id
+    ticket.queue_id = queue("2nd level").id
+    session.flush()
+    return ticket
+
+
+def test_his_ticket_json_names_no_agent_and_no_internal_queue(john, world, handled):
+    shown = [
+        john.get(f"/tickets/{world['own']}").get_json(),
+        john.get(f"/tickets/by-number/{world['own_number']}").get_json(),
+        next(t for t in john.get("/tickets").get_json() if t["id"] == world["own"]),
+    ]
+
+    for ticket in shown:
+        assert AGENT_FIELDS.isdisjoint(ticket), ticket
+        assert (ticket["queue_id"], ticket["queue"]) == (None, None)
+        assert ticket["number"] == world["own_number"]
+        assert "alice" not in str(ticket)
+        assert "bob" not in str(ticket)
+        assert "2nd level" not in str(ticket)
+
+
+def test_the_agent_still_sees_who_handles_it(admin_api, world, handled):
+    ticket = admin_api.get(f"/tickets/{world['own']}").get_json()
+
+    assert (ticket["owner"], ticket["locked_by"], ticket["responsible"], ticket["queue"]) == (
+        "alice",
+        "alice",
+        "bob",
+        "2nd level",
+    )
+
+
+def test_a_ticket_he_opens_comes_back_trimmed(john, world):
+    response = john.post("/tickets", json={"title": "Mouse", "queue_id": world["raw"], "body": "Dead."})
+
+    created = response.get_json()
+    assert AGENT_FIELDS.isdisjoint(created)
+    assert created["queue"] == "Raw"
+    assert response.headers["ETag"] == f'"ticket-{created["id"]}-v{created["version"]}"'

@@ -24,9 +24,16 @@ def queue() -> None:
 )
 @click.option("--unlock-timeout", type=click.IntRange(min=0), default=0, help="Minutes; 0 = never.")
 @click.option("--create-group", is_flag=True, help="Create the group when it does not exist.")
+@click.option("--customer-facing", is_flag=True, help="Customers may open tickets in it (API, portal).")
 @friendly_errors
 def queue_create(
-    name: str, group_name: str, address: str | None, follow_up: str, unlock_timeout: int, create_group: bool
+    name: str,
+    group_name: str,
+    address: str | None,
+    follow_up: str,
+    unlock_timeout: int,
+    create_group: bool,
+    customer_facing: bool,
 ) -> None:
     """Create queue NAME (use Parent::Child for a sub-queue)."""
     from core.db import session_scope
@@ -50,5 +57,6 @@ def queue_create(
             system_address=address,
             follow_up_policy=follow_up,
             unlock_timeout_minutes=unlock_timeout,
+            customer_facing=customer_facing,
         )
-    click.echo(f"queue {name} created")
+    click.echo(f"queue {name} created" + (" (open to customers)" if customer_facing else ""))

@@ -93,6 +93,21 @@ def user_token(login: str, name: str, expires_days: int | None) -> None:
     click.echo(token)
 
 
+@user.command("sign-out")
+@click.argument("login")
+@friendly_errors
+def user_sign_out(login: str) -> None:
+    """End every web session of LOGIN: each browser gets the sign-in page on its next click."""
+    from core.db import session_scope
+    from desk.actor import SYSTEM
+    from desk.agent import service as agents
+
+    with session_scope() as session:
+        agent = agents.get_agent(session, login=login)
+        ended = agents.end_all_sessions(session, actor=SYSTEM, agent=agent)
+    click.echo(f"agent {login} signed out everywhere ({ended} session(s) ended)")
+
+
 @click.group()
 def customer() -> None:
     """Customer users."""

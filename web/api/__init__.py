@@ -3,7 +3,7 @@
 Views are thin: they validate input with a marshmallow schema, call the desk and engine
 services (which check every permission) and serialize the result.  Requests authenticate
 with ``Authorization: Bearer <token>`` only (an agent's or a customer user's token; tasks,
-processes and the directory are for agents only, see :mod:`web.api.common`), so the
+processes, agents and customers are for agents only, see :mod:`web.api.common`), so the
 blueprints are exempt from CSRF; the
 request's session is committed by :mod:`web.db` like every other request.  Every error is
 ``{"code", "message", "errors"}`` (:mod:`web.api.errors`).  The spec is served at
@@ -17,20 +17,22 @@ from typing import Any
 import flask_smorest
 from flask import Blueprint, Flask, render_template
 
-from web.api import articles, directory, errors, processes, tasks, tickets
-from web.api.common import authenticate, require_agent
+from web.api import articles, directory, errors, processes, queues, tasks, tickets
+from web.api.common import authenticate, refuse_observer_writes, require_agent
 from web.api.schemas import ErrorSchema
 
 __all__ = ["init_app"]
 
 API_PREFIX = "/api/v1"
-RESOURCES = (tickets.bp, articles.bp, tasks.bp, processes.bp, directory.bp)
-# Customer tokens get 403 on every endpoint of these (tickets and articles decide per view).
+RESOURCES = (tickets.bp, articles.bp, tasks.bp, processes.bp, queues.bp, directory.bp)
+# Customer tokens get 403 on every endpoint of these (tickets, articles and queues decide per
+# view).
 AGENT_ONLY = (tasks.bp, processes.bp, directory.bp)
 
 # Blueprints are set up once, at import; every app (tests build many) registers them.
 for _resource in RESOURCES:
     _resource.smorest.before_request(authenticate)
+    _resource.smorest.before_request(refuse_observer_writes)
 for _resource in AGENT_ONLY:
     _resource.smorest.before_request(require_agent)
 errors.register_blueprint_handlers([r.smorest for r in RESOURCES])

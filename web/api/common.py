@@ -4,8 +4,9 @@ Authentication is ``Authorization: Bearer <token>`` only (tokens from ``ticketfl
 token LOGIN`` and ``ticketflow customer token EMAIL``, checked by
 :func:`desk.agent.service.authenticate_token`); the API never reads the session cookie, so
 CSRF does not apply to it.  A token belongs to an agent or to a customer user.  Customers
-may list, read and open their own (and their company's) tickets, read their visible
-articles and attachments and write to their tickets; every other endpoint calls
+may list, read and open their own (and their company's) tickets (in customer-facing queues,
+listed to them by ``GET /queues``), read their visible articles and attachments and write to
+their tickets; every other endpoint calls
 :func:`current_agent`, which answers 403 to a customer.  A ticket a customer may not see is
 404 (never 403), so views load the ticket with :func:`readable_ticket` *before* they ask
 for an agent.
@@ -75,6 +76,17 @@ def current_agent() -> Agent:
 def require_agent() -> None:
     """``before_request`` of the agent-only resources: 403 for a customer token."""
     current_agent()
+
+
+def refuse_observer_writes() -> None:
+    """``before_request`` of every resource: a read-only observer's write is 403 at once.
+
+    Before the body is validated, so an observer learns that they may not write, not what
+    is wrong with the body (the services refuse them too).
+    """
+    actor = current_actor()
+    if request.method not in ("GET", "HEAD", "OPTIONS") and isinstance(actor, Agent) and actor.read_only:
+        raise PermissionDenied(f"{actor.login} is a read-only observer and cannot change anything")
 
 
 def db() -> Session:

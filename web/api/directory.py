@@ -1,4 +1,4 @@
-"""Read-only directory resources: queues, agents and customers."""
+"""Read-only directory resources: agents and customers (the queues are in :mod:`web.api.queues`)."""
 
 from __future__ import annotations
 
@@ -9,36 +9,11 @@ from desk.agent import service as agent_service
 from desk.agent.models import Agent
 from desk.customer import service as customer_service
 from desk.customer.models import CustomerUser
-from desk.permission import service as permissions
-from desk.queue import service as queue_service
-from desk.queue.models import Queue
-from web.api.common import current_agent, db, get_or_404
-from web.api.schemas import AgentSchema, CustomerQuerySchema, CustomerSchema, QueueSchema
+from web.api.common import db, get_or_404
+from web.api.schemas import AgentSchema, CustomerQuerySchema, CustomerSchema
 from web.api.smorest import ApiBlueprint
 
-bp = ApiBlueprint("directory", url_prefix="/api/v1", description="Queues, agents and customers (read only)")
-
-
-@bp.route("/queues", methods=["GET"])
-@bp.response(200, QueueSchema(many=True))
-def list_queues() -> list[Queue]:
-    """The queues the agent may read, in path order."""
-    session, agent = db(), current_agent()
-    return [
-        q
-        for q in queue_service.list_queues(session)
-        if permissions.has_queue_permission(session, agent, q, "ro")
-    ]
-
-
-@bp.route("/queues/<int:queue_id>", methods=["GET"])
-@bp.response(200, QueueSchema)
-def get_queue(queue_id: int) -> Queue:
-    """One queue the agent may read."""
-    session = db()
-    queue = get_or_404(Queue, queue_id, "queue")
-    permissions.require_queue(session, current_agent(), queue, "ro")
-    return queue
+bp = ApiBlueprint("directory", url_prefix="/api/v1", description="Agents and customers (read only)")
 
 
 @bp.route("/agents", methods=["GET"])

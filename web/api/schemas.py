@@ -1,25 +1,57 @@
 """Marshmallow schemas of the API: what comes in (validated) and what goes out (documented).
 
-Input fields refuse what the database would refuse (NUL characters, ids beyond a 32-bit
-integer, naive or out-of-range times), so bad input is a 422 and never a server error.
+Input fields refuse what the database would refuse (NUL characters and lone surrogates,
+ids beyond a 32-bit integer, naive or out-of-range times), so bad input is a 422 and never a
+server error; every list has a maximum length and task data a maximum size and depth.  The
+same text rule is checked for the whole request first (:mod:`web.input_policy`); the fields
+say it again so the schemas stand on their own.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.text import text_problem
 from desk.ticket.models import STATE_TYPES
 
 MAX_ID = 2**31 - 1
 ID_RANGE = validate.Range(min=1, max=MAX_ID)
+# Repeated query parameters (``queue_id=1&queue_id=2…``): more than any real filter needs.
+MAX_LIST_ITEMS = 100
+MAX_FILES = 20
+# A task form's data: a few fields, perhaps a list of rows; never a document.
+MAX_TASK_DATA_BYTES = 256 * 1024
+MAX_TASK_DATA_DEPTH = 16
 
 
-def _no_nul(value: str) -> None:
-    if "\x00" in value:
-        raise ValidationError("must not contain NUL characters")
+def _storable(value: str) -> None:
+    problem = text_problem(value)
+    if problem:
+        raise ValidationError(problem)
+
+
+def _depth(value: Any) -> int:
+    # Called on data the request's depth check (web.input_policy) already bounded.
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def _task_data_bounds(value: dict[str, Any]) -> None:
+    if _depth(value) > MAX_TASK_DATA_DEPTH:
+        raise ValidationError(f"must not be nested deeper than {MAX_TASK_DATA_DEPTH} levels")
+    try:
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    except (TypeError, ValueError, RecursionError):
+        raise ValidationError("must be JSON data") from None
+    if size > MAX_TASK_DATA_BYTES:
+        raise ValidationError(f"must be at most {MAX_TASK_DATA_BYTES} bytes as JSON")
 
 
 def _reasonable_time(value: datetime) -> None:
@@ -28,10 +60,10 @@ def _reasonable_time(value: datetime) -> None:
 
 
 class Text(fields.String):
-    """A string without NUL characters (PostgreSQL cannot store them)."""
+    """A string every layer can store: valid Unicode (no lone surrogates) without NUL."""
 
     def __init__(self, *, max_length: int | None = None, min_length: int | None = None, **kw: Any) -> None:
-        validators: list[Any] = [_no_nul]
+        validators: list[Any] = [_storable]
         if max_length is not None or min_length is not None:
             validators.append(validate.Length(min=min_length, max=max_length))
         super().__init__(validate=validators, **kw)
@@ -85,6 +117,9 @@ class QueueSchema(Schema):
     system_address = fields.String(allow_none=True, required=True)
     follow_up_policy = fields.String(required=True)
     valid = fields.Boolean(required=True)
+    customer_facing = fields.Boolean(
+        required=True, metadata={"description": "customers may open tickets here"}
+    )
 
 
 class AgentSchema(Schema):
@@ -171,8 +206,14 @@ class TicketSchema(Schema):
 class TicketQuerySchema(InputSchema):
     """Filters and paging of the ticket search."""
 
-    queue_id = fields.List(QueryId(), metadata={"description": "one or more queue ids"})
-    state_type = fields.List(fields.String(validate=validate.OneOf(STATE_TYPES)))
+    queue_id = fields.List(
+        QueryId(),
+        validate=validate.Length(max=MAX_LIST_ITEMS),
+        metadata={"description": "one or more queue ids"},
+    )
+    state_type = fields.List(
+        fields.String(validate=validate.OneOf(STATE_TYPES)), validate=validate.Length(max=len(STATE_TYPES))
+    )
     customer_user_id = QueryId()
     title = Text(max_length=255, metadata={"description": "text contained in the title (any case)"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
@@ -333,7 +374,7 @@ class FilesSchema(InputSchema):
     files = fields.List(
         fields.Raw(metadata={"type": "string", "format": "binary"}),
         required=True,
-        validate=validate.Length(min=1),
+        validate=validate.Length(min=1, max=MAX_FILES),
     )
 
 
@@ -363,7 +404,7 @@ class TaskQuerySchema(InputSchema):
     """The inbox filters of :func:`engine.inbox.tasks_for`."""
 
     scope = fields.String(load_default="all", validate=validate.OneOf(("all", "mine", "unclaimed")))
-    queue_id = fields.List(QueryId())
+    queue_id = fields.List(QueryId(), validate=validate.Length(max=MAX_LIST_ITEMS))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_ID))
 
@@ -371,7 +412,15 @@ class TaskQuerySchema(InputSchema):
 class TaskCompleteSchema(InputSchema):
     """The task's form data, checked against the task's JSON Schema form by the engine."""
 
-    data = fields.Dict(keys=fields.String(), load_default=dict)
+    data = fields.Dict(
+        keys=fields.String(validate=_storable),
+        load_default=dict,
+        validate=_task_data_bounds,
+        metadata={
+            "description": f"at most {MAX_TASK_DATA_BYTES} bytes as JSON, nested at most "
+            f"{MAX_TASK_DATA_DEPTH} levels"
+        },
+    )
 
 
 class InstanceSchema(Schema):
@@ -413,7 +462,12 @@ class BpmnSchema(InputSchema):
     """A BPMN document and the JSON Schema forms it names (by file name)."""
 
     bpmn_xml = Text(required=True, min_length=1, max_length=2_000_000)
-    forms = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
+    forms = fields.Dict(
+        keys=fields.String(validate=_storable),
+        values=fields.Dict(),
+        load_default=dict,
+        validate=validate.Length(max=MAX_LIST_ITEMS),
+    )
 
 
 class ValidationResultSchema(Schema):
@@ -422,3 +476,47 @@ class ValidationResultSchema(Schema):
     valid = fields.Boolean(required=True)
     process_ids = fields.List(fields.String(), required=True)
     problems = fields.List(fields.String(), required=True)
+
+
+# --- what a customer token sees ------------------------------------------------------------
+
+
+def _customer_facing_queue(ticket: Any) -> Any:
+    """The ticket's queue when customers may know it, else ``None`` (an internal queue)."""
+    return ticket.queue if ticket.queue.customer_facing else None
+
+
+class CustomerQueueSchema(Schema):
+    """A queue customers may open tickets in, as a customer token sees it (no group or policy)."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class CustomerTicketSchema(Schema):
+    """A ticket as its customer sees it: no agent logins, no lock, no internal queue."""
+
+    id = fields.Integer(required=True)
+    number = fields.String(required=True)
+    title = fields.String(required=True)
+    queue_id = fields.Function(
+        lambda t: queue.id if (queue := _customer_facing_queue(t)) else None,
+        allow_none=True,
+        required=True,
+        metadata={"type": "integer", "nullable": True, "description": "null while in an internal queue"},
+    )
+    queue = fields.Function(
+        lambda t: queue.name if (queue := _customer_facing_queue(t)) else None,
+        allow_none=True,
+        required=True,
+        metadata={"type": "string", "nullable": True, "description": "null while in an internal queue"},
+    )
+    state = fields.Function(lambda t: t.state.name, required=True, metadata={"type": "string"})
+    state_type = fields.Function(lambda t: t.state.type, required=True, metadata={"type": "string"})
+    priority = fields.Integer(required=True)
+    customer_user_id = fields.Integer(allow_none=True, required=True)
+    customer_company_id = fields.Integer(allow_none=True, required=True)
+    merged_into_id = fields.Integer(allow_none=True, required=True)
+    created_at = fields.DateTime(required=True)
+    changed_at = fields.DateTime(required=True)
+    version = fields.Integer(required=True, metadata={"description": "also sent as the ETag"})

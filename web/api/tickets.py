@@ -5,15 +5,20 @@ Each view calls the desk services, which check the permissions; a ticket the age
 not read is 403 (404 when it does not exist).  Changes honour ``If-Match`` (see
 :mod:`web.api.common`).
 
-A customer token may search, read and open tickets (a web ticket for themself) and
-nothing else here: every other view loads the ticket first (so a ticket the customer may
-not see is 404) and then asks for an agent (403).
+A customer token may search, read and open tickets (a web ticket for themself, in a queue
+offered to customers) and nothing else here: every other view loads the ticket first (so a
+ticket the customer may not see is 404) and then asks for an agent (403).  What a customer
+reads is :class:`CustomerTicketSchema` (no agent logins, no lock, no internal queue); the
+views customers may use document both shapes (``anyOf``) and serialize by token type.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, TypeVar
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
 
 from core.errors import NotFound, PermissionDenied, ValidationError
 from desk.agent.models import Agent
@@ -40,6 +45,7 @@ from web.api.common import (
     current_actor,
     current_agent,
     db,
+    etag_of,
     readable_ticket,
     with_etag,
 )
@@ -47,6 +53,7 @@ from web.api.queries import search_tickets
 from web.api.schemas import (
     MAX_ID,
     ArticleSchema,
+    CustomerTicketSchema,
     ForwardSchema,
     HistorySchema,
     LinkOutSchema,
@@ -65,6 +72,24 @@ bp = ApiBlueprint("tickets", url_prefix="/api/v1/tickets", description="Tickets 
 
 TicketResult = tuple[Ticket, int, dict[str, str]]
 M = TypeVar("M", Queue, Agent, CustomerUser)
+
+
+def _ticket_either() -> dict[str, Any]:
+    """The documented body of views that agents and customers share: one of the two shapes."""
+    return {"anyOf": [TicketSchema, CustomerTicketSchema]}
+
+
+def _ticket_schema(many: bool = False) -> TicketSchema | CustomerTicketSchema:
+    """The schema for the token's actor: customers get the trimmed one."""
+    if isinstance(current_actor(), CustomerUser):
+        return CustomerTicketSchema(many=many)
+    return TicketSchema(many=many)
+
+
+def shown(ticket: Ticket, status: int = 200) -> ResponseReturnValue:
+    """The ticket as the token's actor may see it, with its (flushed, current) ETag."""
+    db().flush()
+    return jsonify(_ticket_schema().dump(ticket)), status, {"ETag": etag_of(ticket)}
 
 
 def referenced(model: type[M], object_id: int, field: str) -> M:
@@ -87,10 +112,10 @@ def state_named(name: str) -> State:
 
 @bp.route("", methods=["GET"])
 @bp.arguments(TicketQuerySchema, location="query")
-@bp.response(200, TicketSchema(many=True))
-def list_tickets(args: dict[str, Any]) -> Sequence[Ticket]:
+@bp.response(200, {"type": "array", "items": _ticket_either()})
+def list_tickets(args: dict[str, Any]) -> ResponseReturnValue:
     """Search the tickets the token's agent (or customer) may read, newest first."""
-    return search_tickets(
+    found = search_tickets(
         db(),
         actor=current_actor(),
         queue_ids=args.get("queue_id"),
@@ -100,16 +125,37 @@ def list_tickets(args: dict[str, Any]) -> Sequence[Ticket]:
         limit=args["limit"],
         offset=args["offset"],
     )
+    return jsonify(_ticket_schema(many=True).dump(found))
+
+
+def _links_from_new_ticket() -> dict[str, Any]:
+    """OpenAPI links of a created ticket: what a client (and schemathesis' stateful runs) do next."""
+    by_id = {"ticket_id": "$response.body#/id"}
+    ref = "#/paths/~1api~1v1~1tickets~1{ticket_id}"
+    return {
+        "responses": {
+            "201": {
+                "links": {
+                    "ReadTicket": {"operationRef": f"{ref}/get", "parameters": by_id},
+                    "ListArticles": {"operationRef": f"{ref}~1articles/get", "parameters": by_id},
+                    "WriteArticle": {"operationRef": f"{ref}~1articles/post", "parameters": by_id},
+                    "ChangeTicket": {"operationRef": f"{ref}/patch", "parameters": by_id},
+                }
+            }
+        }
+    }
 
 
 @bp.route("", methods=["POST"])
 @bp.arguments(TicketCreateSchema)
-@bp.response(201, TicketSchema, headers=ETAG_HEADER)
-def create_ticket(data: dict[str, Any]) -> TicketResult:
+@bp.response(201, _ticket_either(), headers=ETAG_HEADER)
+@bp.doc(**_links_from_new_ticket())
+def create_ticket(data: dict[str, Any]) -> ResponseReturnValue:
     """Open a phone or web ticket with its first article; start ``ticket_handling`` if deployed.
 
     A customer token opens a web ticket for the customer (``channel`` web, no ``state`` or
-    ``pending_until``; ``customer_user_id`` absent or their own).
+    ``pending_until``; ``customer_user_id`` absent or their own) in a queue offered to
+    customers (``GET /queues`` with the customer's token lists them; any other id is 422).
     """
     actor = current_actor()
     if isinstance(actor, CustomerUser):
@@ -142,10 +188,22 @@ def create_ticket(data: dict[str, Any]) -> TicketResult:
         pending_until=data["pending_until"],
         first=first,
     )
-    return with_etag(opened.ticket, 201)
+    return shown(opened.ticket, 201)
 
 
-def _create_customer_ticket(customer: CustomerUser, data: dict[str, Any]) -> TicketResult:
+def _customer_queue(queue_id: int) -> Queue:
+    """A queue offered to customers.  An internal queue reads as an unknown one, so its id
+    tells a customer nothing (the desk refuses it again, 403, should a caller forget)."""
+    found = db().get(Queue, queue_id) if 0 < queue_id <= MAX_ID else None
+    if found is None or not (found.customer_facing and found.valid):
+        raise ValidationError(
+            "unknown reference",
+            errors={"queue_id": [f"no queue {queue_id} open to customers; GET /api/v1/queues lists them"]},
+        )
+    return found
+
+
+def _create_customer_ticket(customer: CustomerUser, data: dict[str, Any]) -> ResponseReturnValue:
     if data.get("channel", "web") != "web":
         raise PermissionDenied("customers open web tickets")
     if data["customer_user_id"] not in (None, customer.id):
@@ -156,7 +214,7 @@ def _create_customer_ticket(customer: CustomerUser, data: dict[str, Any]) -> Tic
         db(),
         actor=customer,
         title=data["title"],
-        queue=referenced(Queue, data["queue_id"], "queue_id"),
+        queue=_customer_queue(data["queue_id"]),
         priority=data["priority"],
         first=ArticleDraft(
             channel="web",
@@ -165,23 +223,23 @@ def _create_customer_ticket(customer: CustomerUser, data: dict[str, Any]) -> Tic
             from_addr=customer.email,
         ),
     )
-    return with_etag(opened.ticket, 201)
+    return shown(opened.ticket, 201)
 
 
 @bp.route("/<int:ticket_id>", methods=["GET"])
-@bp.response(200, TicketSchema, headers=ETAG_HEADER)
-def get_ticket(ticket_id: int) -> TicketResult:
+@bp.response(200, _ticket_either(), headers=ETAG_HEADER)
+def get_ticket(ticket_id: int) -> ResponseReturnValue:
     """One ticket; its ETag is what ``If-Match`` of a later change should send."""
-    return with_etag(readable_ticket(ticket_id))
+    return shown(readable_ticket(ticket_id))
 
 
 @bp.route("/by-number/<number>", methods=["GET"])
-@bp.response(200, TicketSchema, headers=ETAG_HEADER)
-def get_ticket_by_number(number: str) -> TicketResult:
+@bp.response(200, _ticket_either(), headers=ETAG_HEADER)
+def get_ticket_by_number(number: str) -> ResponseReturnValue:
     """One ticket by its number."""
     if len(number) > 40 or "\x00" in number:
         raise NotFound("no such ticket")
-    return with_etag(ticket_service.get_by_number(db(), actor=current_actor(), number=number))
+    return shown(ticket_service.get_by_number(db(), actor=current_actor(), number=number))
 
 
 @bp.route("/<int:ticket_id>", methods=["PATCH"])

@@ -1,26 +1,23 @@
-"""Sign-in and sign-out pages."""
+"""Sign-in and sign-out pages, and the agent's own account page (their sessions)."""
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 import flask_login
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from desk.agent import service as agent_service
-from web.auth import get_limiter
+from web import redirects
+from web.auth import get_limiter, login_required
 from web.auth.forms import LoginForm
-from web.auth.limiter import WINDOW_SECONDS, attempt_keys
-from web.auth.users import AgentUser
+from web.auth.users import AgentUser, current_user, settings
 from web.db import get_db
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
-
-_MAX_NEXT_LENGTH = 2000
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -34,53 +31,80 @@ def login() -> ResponseReturnValue:
         return render_template("auth/login.html", form=form, next_url=next_url)
 
     login_name: str = form.login.data
+    address = request.remote_addr or "unknown"
     limiter = get_limiter()
-    keys = attempt_keys(login=login_name, address=request.remote_addr or "unknown")
-    if limiter.is_blocked(keys):
+    refusal = limiter.check(login=login_name, address=address)
+    if refusal is not None:
         # Refused before the password is looked at: guessing gets no answer at all.
-        log.warning("sign-in refused (rate limit) for %r from %s", login_name, request.remote_addr)
-        page = render_template("auth/login.html", form=form, next_url=next_url, rate_limited=True)
-        return page, 429, {"Retry-After": str(WINDOW_SECONDS)}
+        log.warning("sign-in refused (%s) for %r from %s", refusal.reason, login_name, address)
+        page = render_template("auth/login.html", form=form, next_url=next_url, refusal=refusal)
+        return page, 429, {"Retry-After": str(refusal.retry_after)}
 
-    agent = agent_service.authenticate(get_db(), login=login_name, password=form.password.data)
+    db = get_db()
+    agent = agent_service.authenticate(db, login=login_name, password=form.password.data)
     if agent is None:
-        limiter.record_failure(keys)
-        log.info("failed sign-in for %r from %s", login_name, request.remote_addr)
+        limiter.record_failure(login=login_name, address=address)
+        log.info("failed sign-in for %r from %s", login_name, address)
         return render_template("auth/login.html", form=form, next_url=next_url, failed=True)
 
-    # Only the login's count: a success must not clear the address, or one known
-    # password would let an address keep guessing other logins.
-    login_key = keys[0]
-    limiter.reset(login_key)
-    # A fresh session for the signed-in agent: nothing from before sign-in carries over.
+    limiter.record_success(login=login_name, address=address)
+    # A fresh cookie and a new server-side session: nothing from before sign-in carries
+    # over, and a cookie copied before it opens nothing.
     session.clear()
-    flask_login.login_user(AgentUser(agent))
+    agent_session, token = agent_service.start_session(
+        db,
+        agent=agent,
+        lifetime=settings().session_lifetime,
+        address=address,
+        user_agent=request.user_agent.string,
+    )
+    flask_login.login_user(AgentUser(agent, agent_session, token))
     return redirect(next_url or url_for("dashboard.index"))
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     """Sign out (POST only, CSRF-checked: a link or image elsewhere cannot sign you out)."""
+    user = flask_login.current_user._get_current_object()
+    if isinstance(user, AgentUser):
+        # Ended on the server too: a copy of the cookie opens nothing any more.
+        agent_service.end_session(get_db(), agent_session=user.agent_session)
+    return _signed_out("signed_out")
+
+
+@bp.get("/account")
+@login_required
+def account() -> ResponseReturnValue:
+    """The signed-in agent's account: where they are signed in, and "sign out everywhere"."""
+    user = current_user()
+    config = settings()
+    sessions = agent_service.list_sessions(
+        get_db(), agent=user.agent, idle=config.session_idle, lifetime=config.session_lifetime
+    )
+    return render_template("auth/account.html", sessions=sessions, current_session_id=user.agent_session.id)
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere() -> ResponseReturnValue:
+    """End every session of the signed-in agent, this one included."""
+    agent = current_user().agent
+    ended = agent_service.end_all_sessions(get_db(), actor=agent, agent=agent)
+    log.info("agent %s signed out everywhere (%d sessions)", agent.login, ended)
+    return _signed_out("signed_out_everywhere")
+
+
+def _signed_out(message: str) -> ResponseReturnValue:
     flask_login.logout_user()
     session.clear()
-    flash("signed_out", "info")
+    flash(message, "info")
     return redirect(url_for("auth.login"))
 
 
 def safe_next_url(target: str | None) -> str | None:
     """``target`` when it is a path on this site, else None (no open redirects).
 
-    Accepted: ``/``-rooted paths with an optional query.  Refused: absolute and
-    scheme-relative URLs (``https://x``, ``//x``), backslashes (browsers read ``/\\x`` as
-    ``//x``), control characters and anything very long.
+    The one rule of :func:`web.redirects.safe_path`: ``/``-rooted paths with an optional
+    query, nothing a browser could read as another host.
     """
-    if not target or len(target) > _MAX_NEXT_LENGTH:
-        return None
-    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
-        return None
-    if not target.startswith("/") or target.startswith("//"):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
+    return redirects.safe_path(target)

@@ -93,7 +93,9 @@
   });
 
   // Remote images: the page was loaded with ?images=1#article-N (the CSP of that response
-  // allows https: images); copy data-remote-src to src for that one article only.
+  // allows https: images); copy data-remote-src to src for that one article only.  The
+  // server resolved the address already (desk/article/html.py); it is parsed once more with
+  // the browser's own URL parser, and only an absolute https address is loaded.
   function showImages(articleId) {
     var article = document.getElementById(articleId);
     if (!article) {
@@ -101,9 +103,14 @@
     }
     var images = article.querySelectorAll("img[data-remote-src]");
     for (var i = 0; i < images.length; i++) {
-      var src = images[i].getAttribute("data-remote-src");
-      if (/^https:\/\//i.test(src)) {
-        images[i].setAttribute("src", src);
+      var url;
+      try {
+        url = new URL(images[i].getAttribute("data-remote-src") || "");
+      } catch (error) {
+        continue;
+      }
+      if (url.protocol === "https:" && url.host) {
+        images[i].setAttribute("src", url.href);
       }
     }
   }

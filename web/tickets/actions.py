@@ -19,6 +19,7 @@ from core.errors import NotFound, PermissionDenied, ValidationError
 from desk.agent.models import Agent
 from desk.article.models import Article
 from desk.article.service import AttachmentDraft
+from desk.permission import service as permissions
 from desk.queue.models import Queue
 from desk.ticket import service as ticket_service
 from desk.ticket.models import State, Ticket
@@ -104,8 +105,9 @@ def _attachments() -> list[AttachmentDraft]:
         raise ValidationError("too many files", errors={"attachments": [f"at most {MAX_ATTACHMENTS}"]})
     return [
         AttachmentDraft(
-            filename=f.filename or "attachment",
-            content_type=f.mimetype or "application/octet-stream",
+            # As the API does: the tail keeps the extension; the column holds 1,000.
+            filename=(f.filename or "attachment")[-255:],
+            content_type=(f.mimetype or "application/octet-stream")[:255],
             data=f.read(),
         )
         for f in files
@@ -237,6 +239,8 @@ def _target(session: Session, agent: Agent) -> Ticket:
 @action("merge")
 def merge(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Merge this ticket into another one."""
+    # The right first: an agent who may not merge learns that, not that the number is wrong.
+    permissions.require_queue(session, agent, ticket.queue, "rw")
     target = _target(session, agent)
     merge_flow.merge(session, actor=agent, ticket=ticket, into=target)
     return _("The ticket was merged into %(number)s.", number=target.number)
@@ -245,6 +249,7 @@ def merge(session: Session, agent: Agent, ticket: Ticket) -> str:
 @action("link")
 def link(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Link this ticket to another one."""
+    permissions.require_queue(session, agent, ticket.queue, "rw")
     target = _target(session, agent)
     kind = request.form.get("kind", "normal")
     merge_flow.link(session, actor=agent, source=ticket, target=target, kind=kind)
@@ -254,6 +259,7 @@ def link(session: Session, agent: Agent, ticket: Ticket) -> str:
 @action("split")
 def split(session: Session, agent: Agent, ticket: Ticket) -> str:
     """Copy an article of this ticket into a new child ticket (OTRS split)."""
+    permissions.require_queue(session, agent, ticket.queue, "rw")
     article = session.get(Article, _int("article"))
     if article is None or article.ticket_id != ticket.id:
         raise ValidationError("no article", errors={"article": ["choose an article of this ticket"]})

@@ -1,9 +1,10 @@
 """Showing article bodies safely.
 
 HTML bodies are sanitized when they are stored (``mail.inbound.sanitize``).  They are cleaned
-once more here with the same kind of allow-list before they are marked safe: a body that
-reached the database some other way (an import, a bug, an old row) still cannot run script
-in an agent's browser.  Remote images keep only ``data-remote-src`` until the agent asks for
+once more here, under the same policy (:mod:`desk.article.html`), before they are marked
+safe: a body that reached the database some other way (an import, a bug, an old row) still
+cannot run script in an agent's browser or fetch anything from elsewhere.  Remote images keep
+only ``data-remote-src`` (a resolved ``https``/``http`` address) until the agent asks for
 them; ``cid:`` images point at the article's stored attachments.
 
 Plain-text bodies are split into what the sender wrote and the quoted text (lines starting
@@ -16,39 +17,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import nh3
 from markupsafe import Markup
 
-_TAGS = set(nh3.ALLOWED_TAGS) - {"area", "map"}
-_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "width", "height", "title", "data-remote-src"},
-    "td": {"colspan", "rowspan", "align"},
-    "th": {"colspan", "rowspan", "align", "scope"},
-    "table": {"summary"},
-    "ol": {"start"},
-}
-_URL_SCHEMES = {"http", "https", "mailto", "cid"}
-# A src that would load something from elsewhere: it becomes data-remote-src (never fetched).
-_REMOTE_SRC = re.compile(r'(<img\b[^>]*?)\ssrc="((?:https?:)?//[^"]*)"', re.IGNORECASE)
+from desk.article import html as policy
+
 _CID_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")cid:([^"]*)(")', re.IGNORECASE)
-_REMOTE_MARK = "data-remote-src="
 # "On Mon, 3 Nov 2026 John Doe <john@example.com> wrote:" (and "… schrieb:", "… írta:").
 _ATTRIBUTION = re.compile(r"^\s*(On|Am|Le|El|\d{4}[.-]).{0,300}(wrote|schrieb|écrit|escribió|írta)\s*:\s*$")
 
 
 def inert_html(body_html: str, cid_url: Callable[[str], str | None] | None = None) -> Markup:
     """``body_html`` cleaned again and marked safe for the template."""
-    clean = nh3.clean(
-        body_html,
-        tags=_TAGS,
-        clean_content_tags={"script", "style", "title", "head", "template", "noscript"},
-        attributes=_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
-        link_rel="noopener noreferrer nofollow",
-        strip_comments=True,
-    )
-    clean = _REMOTE_SRC.sub(r'\1 data-remote-src="\2"', clean)
+    clean = policy.clean(body_html)
     if cid_url is not None:
 
         def to_attachment(match: re.Match[str]) -> str:
@@ -61,7 +41,7 @@ def inert_html(body_html: str, cid_url: Callable[[str], str | None] | None = Non
 
 def has_remote_images(body_html: str | None) -> bool:
     """True when the body holds remote images that are not shown yet."""
-    return bool(body_html) and _REMOTE_MARK in (body_html or "")
+    return policy.has_remote_images(body_html)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 from core.errors import PermissionDenied, TicketflowError, ValidationError
+from web import redirects
 from web.db import get_db
 
 T = TypeVar("T")
@@ -72,15 +73,12 @@ def attempt_validated(action: Callable[[], T]) -> tuple[T | None, ValidationErro
 
 def local_target(default: str) -> str:
     """The ``next`` form field when it is a path on this site, otherwise ``default``."""
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
+    return redirects.safe_path(request.form.get("next")) or default
 
 
 def back_to(target: str) -> ResponseReturnValue:
-    """Redirect after a POST (303: the browser follows with a GET)."""
-    return redirect(target, code=303)
+    """Redirect after a POST (303: the browser follows with a GET), only within this site."""
+    return redirects.redirect_to(target, default="/")
 
 
 def flash_done(message: str) -> None:
