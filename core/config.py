@@ -44,6 +44,9 @@ class Settings:
     session_max_hours: int = 12
     # The largest request body accepted (413 beyond it): attachments may be 25 MB each.
     max_request_bytes: int = 30 * 1024 * 1024
+    # The largest inbound mail (SMTP announces it as SIZE and refuses more with 552; the pipe
+    # and IMAP refuse it too): attachments grow by a third in base64.
+    max_mail_bytes: int = 50 * 1024 * 1024
 
     @property
     def outbox_dir(self) -> Path:
@@ -109,6 +112,7 @@ class Settings:
             max_request_bytes=_int(
                 get("MAX_REQUEST_BYTES", str(30 * 1024 * 1024)), "TICKETFLOW_MAX_REQUEST_BYTES"
             ),
+            max_mail_bytes=_positive(get("MAX_MAIL_BYTES", str(50 * 1024 * 1024)), "TICKETFLOW_MAX_MAIL_BYTES"),
         )
 
 

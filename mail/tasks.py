@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from core.config import get_settings
 from core.db import session_scope, utcnow
-from core.errors import ConfigurationError, TicketflowError
+from core.errors import ConfigurationError, Conflict, TicketflowError
 from core.jobs import enqueue, job, periodic
 from desk.outbox.models import OutboxMessage
 from desk.rawmail.models import RawMail
@@ -50,20 +53,56 @@ def sweep_grace() -> timedelta:
     return timedelta(seconds=_seconds("RAW_MAIL_SWEEP_GRACE_SECONDS", SWEEP_GRACE.total_seconds()))
 
 
+# A conflict with a concurrent transaction (two first mails from one new address at the same
+# moment, a ticket changed meanwhile, a serialization failure, the database restarting) is
+# tried again at once a few times; if it persists the mail stays "received" for the sweep.
+# Only after this many attempts in all does a mail that keeps conflicting count as failed.
+RETRIES_NOW = 3
+ATTEMPTS_BEFORE_FAILED = 10
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors that another try may not meet: conflicts, not bad mail."""
+    if isinstance(exc, IntegrityError | StaleDataError | OperationalError | Conflict):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 def process_one(raw_mail_id: int) -> None:
-    """Process one raw mail; on failure record the reason on it (visible, re-processable)."""
-    try:
-        with session_scope() as session:
-            process_raw_mail(session, raw_mail_id=raw_mail_id)
-    except Exception as exc:  # any failure must end up visible on the raw mail, not lost
-        log.exception("processing raw mail %s failed", raw_mail_id)
-        message = exc.message if isinstance(exc, TicketflowError) else f"{type(exc).__name__}: {exc}"
-        with session_scope() as session:
-            raw = session.get(RawMail, raw_mail_id)
-            if raw is not None and raw.status != "processed":
-                raw.status = "failed"
-                raw.attempts += 1
-                raw.error = message[:4000]
+    """Process one raw mail; a failure is recorded on it (visible, re-processable).
+
+    A transient conflict is retried, never a permanent failure: a few times right away, then
+    by the sweep (the mail stays ``received``, the reason noted).
+    """
+    for attempt in range(1, RETRIES_NOW + 1):
+        try:
+            with session_scope() as session:
+                process_raw_mail(session, raw_mail_id=raw_mail_id)
+            return
+        except Exception as exc:  # any failure must end up visible on the raw mail, not lost
+            if is_transient(exc) and attempt < RETRIES_NOW:
+                log.warning("raw mail %s met a conflict (%s); trying again", raw_mail_id, type(exc).__name__)
+                time.sleep(0.05 * 2**attempt)
+                continue
+            log.exception("processing raw mail %s failed", raw_mail_id)
+            _record_failure(raw_mail_id, exc)
+            return
+
+
+def _record_failure(raw_mail_id: int, exc: BaseException) -> None:
+    message = exc.message if isinstance(exc, TicketflowError) else f"{type(exc).__name__}: {exc}"
+    with session_scope() as session:
+        raw = session.get(RawMail, raw_mail_id)
+        if raw is None or raw.status == "processed":
+            return
+        raw.attempts += 1
+        if is_transient(exc) and raw.attempts < ATTEMPTS_BEFORE_FAILED:
+            # Left for the sweep, which takes "received" mails whose job is overdue.
+            raw.status = "received"
+            raw.error = f"will be tried again: {message}"[:4000]
+        else:
+            raw.status = "failed"
+            raw.error = message[:4000]
 
 
 @job
