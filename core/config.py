@@ -112,7 +112,9 @@ class Settings:
             max_request_bytes=_int(
                 get("MAX_REQUEST_BYTES", str(30 * 1024 * 1024)), "TICKETFLOW_MAX_REQUEST_BYTES"
             ),
-            max_mail_bytes=_positive(get("MAX_MAIL_BYTES", str(50 * 1024 * 1024)), "TICKETFLOW_MAX_MAIL_BYTES"),
+            max_mail_bytes=_positive(
+                get("MAX_MAIL_BYTES", str(50 * 1024 * 1024)), "TICKETFLOW_MAX_MAIL_BYTES"
+            ),
         )
 
 

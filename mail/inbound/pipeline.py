@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from core.errors import TicketflowError
 from desk.actor import SYSTEM
 from desk.article.models import Article
 from desk.article.service import AttachmentDraft
@@ -52,7 +53,7 @@ class Outcome:
     """What became of a raw mail."""
 
     ticket_id: int | None
-    kind: str  # new_ticket, follow_up, bounce, duplicate, already_processed
+    kind: str  # new_ticket, follow_up, automatic_reply, bounce, duplicate, already_processed, rejected
 
 
 def process_raw_mail(session: Session, *, raw_mail_id: int) -> Outcome:
@@ -70,9 +71,9 @@ def process_raw_mail(session: Session, *, raw_mail_id: int) -> Outcome:
     earlier = _earlier_copy(session, raw, data)
     if earlier is not None:
         return _done(raw, _duplicate(session, raw, earlier))
-    parsed = parse_mail(data)
-    if raw.source == "smtp" and raw.envelope_from.strip() in ("", "<>"):
-        # The null sender of the SMTP envelope: bounces and other robots (RFC 5321).
+    parsed = parse_mail(data, envelope_from=raw.envelope_from)
+    if _null_sender(raw):
+        # The null sender of the envelope: bounces and other robots (RFC 5321).
         parsed.headers.setdefault("return-path", "<>")
     if parsed.is_bounce:
         outcome = _bounce(session, raw, parsed)
@@ -82,8 +83,41 @@ def process_raw_mail(session: Session, *, raw_mail_id: int) -> Outcome:
     while ticket is not None and ticket.merged_into is not None:
         ticket = ticket.merged_into
     if ticket is not None:
-        return _done(raw, _follow_up(session, raw, parsed, ticket))
-    return _done(raw, _new_ticket(session, raw, parsed))
+        outcome = _follow_up(session, raw, parsed, ticket)
+    else:
+        outcome = _new_ticket(session, raw, parsed)
+    _note_sender_source(session, raw, parsed)
+    return _done(raw, outcome)
+
+
+_SENDER_SOURCES = {
+    "sender": "the Sender header",
+    "reply-to": "the Reply-To header",
+    "envelope": "the envelope sender",
+}
+
+
+def _note_sender_source(session: Session, raw: RawMail, parsed: ParsedMail) -> None:
+    """Say in the history of each article of ``raw`` where its sender came from, if not From.
+
+    An agent sees why an article has a sender its From does not name (or the mail had none).
+    """
+    source = _SENDER_SOURCES.get(parsed.sender_source)
+    if source is None:
+        return
+    for article in session.scalars(select(Article).where(Article.raw_mail_id == raw.id)):
+        note = f"no sender address in From: {parsed.from_addr} is from {source}"
+        mark_article(session, article.ticket, article, note)
+
+
+def _null_sender(raw: RawMail) -> bool:
+    """Whether the envelope named the null sender ``<>``.
+
+    SMTP always has an envelope, so an empty MAIL FROM is the null sender; the pipe stores
+    ``<>`` when the MTA passed an empty ``--sender`` and nothing when it passed none.
+    """
+    sender = raw.envelope_from.strip()
+    return sender == "<>" or (raw.source == "smtp" and not sender)
 
 
 def _done(raw: RawMail, outcome: Outcome) -> Outcome:
@@ -158,8 +192,15 @@ def _duplicate(session: Session, raw: RawMail, earlier: RawMail) -> Outcome:
 
 
 def _queue_for(session: Session, raw: RawMail, parsed: ParsedMail) -> Queue:
-    recipients = [a.strip().lower() for a in raw.envelope_to.split(",") if a.strip()]
-    recipients += parsed.to + parsed.cc
+    """The queue of the first system address among To, Cc, then the envelope recipients.
+
+    The headers come first: they say whom the author wrote to, in the author's order (an MTA
+    lists the envelope recipients in any order).  The envelope (SMTP's RCPT TO, the pipe's
+    ``--recipient``, an IMAP mailbox's own address) is all there is of a Bcc recipient or
+    of a mail forwarded from an alias, so it routes when no header names a queue.
+    """
+    envelope = [a.strip().strip("<>").strip().lower() for a in raw.envelope_to.split(",")]
+    recipients = [*parsed.to, *parsed.cc, *(a for a in envelope if a)]
     for address in recipients:
         queue = session.scalar(
             select(Queue).where(func.lower(Queue.system_address) == address, Queue.valid.is_(True))
@@ -213,6 +254,18 @@ def _new_ticket(session: Session, raw: RawMail, parsed: ParsedMail) -> Outcome:
 def _follow_up(session: Session, raw: RawMail, parsed: ParsedMail, ticket: Ticket) -> Outcome:
     relation = sender_relation(session, ticket, parsed.from_addr)
     draft = _draft(raw, parsed, relation)
+    automatic = loops.automatic_reply_reason(parsed)
+    if automatic is not None:
+        # A vacation notice or a bounce is not the customer's (nor a specialist's) answer:
+        # kept on the ticket, internal, but it neither reopens the ticket nor wakes a process.
+        third_party_message(
+            session,
+            ticket=ticket,
+            draft=draft,
+            request_token=None,
+            note=f"automatic reply ({automatic}): the ticket was left as it was",
+        )
+        return Outcome(ticket.id, "automatic_reply")
     if relation == "customer":
         delivered = customer_message(
             session,
@@ -266,8 +319,24 @@ def _bounce(session: Session, raw: RawMail, parsed: ParsedMail) -> Outcome | Non
 # --- articles and automatic answers ----------------------------------------------------
 
 
+class IncompleteMail(TicketflowError):
+    """A part of the mail could not be read: as an article it would silently lack that part."""
+
+    code = "incomplete_mail"
+
+
 def _draft(raw: RawMail, parsed: ParsedMail, relation: Relation) -> ArticleDraft:
-    """The mail as an article; visible to the customer only when the customer wrote it."""
+    """The mail as an article; visible to the customer only when the customer wrote it.
+
+    Raises :class:`IncompleteMail` when the parser lost a part: the transaction is rolled
+    back and the raw mail is recorded as failed with the reason (``mail reprocess`` after a
+    fix), rather than an article that is missing a file nobody knows of.
+    """
+    if parsed.lost_parts:
+        raise IncompleteMail(
+            "a part of the mail could not be read, so no article was made (the raw mail is kept): "
+            + "; ".join(parsed.lost_parts)
+        )
     sender_type = {"customer": "customer", "external": "external", "agent": "agent"}.get(relation, "external")
     return ArticleDraft(
         channel="email",

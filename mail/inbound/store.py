@@ -32,7 +32,8 @@ def _header_block(data: bytes) -> bytes:
 def message_id_of(data: bytes) -> str | None:
     """The Message-ID of raw mail bytes, read without parsing the whole mail."""
     found = _MESSAGE_ID.search(_header_block(data))
-    return found.group(1).decode("ascii", "replace") if found else None
+    # RFC 6532 (SMTPUTF8) mail may carry UTF-8 in its Message-ID.
+    return found.group(1).decode("utf-8", "replace") if found else None
 
 
 def store_raw(

@@ -202,7 +202,8 @@ def check_other_charsets_and_raw_8bit_headers_are_decoded(corpus_run: CorpusRun)
 def check_attached_mails_are_kept_as_eml_files(corpus_run: CorpusRun) -> None:
     with session_scope(corpus_run.factory) as session:
         article = corpus_run.first_article(session, "rt/outlook-rfc822")
-        assert _attachment_names(session, article) == ["attachment.eml"]
+        # Named after its own subject, as mail clients save it.
+        assert _attachment_names(session, article) == ["Updates to our terms of use.eml"]
         assert "Check out the attached file" in article.body_text
         assert "Content-Type" not in article.body_text
 

@@ -106,7 +106,7 @@ def test_an_attached_mail_is_one_eml_attachment_not_part_of_the_body():
 
     assert parsed.body_text == "Please look at this."
     [eml] = parsed.attachments
-    assert (eml.filename, eml.content_type) == ("attachment.eml", "message/rfc822")
+    assert (eml.filename, eml.content_type) == ("Original.eml", "message/rfc822")
     assert b"The forwarded text." in eml.data
     assert b"Subject: Original" in eml.data
 

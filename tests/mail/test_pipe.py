@@ -33,9 +33,9 @@ def _env(database_url: str, var_dir: Path) -> dict[str, str]:
     return env
 
 
-def _ingest(data: bytes, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+def _ingest(data: bytes, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [str(BIN / "ticketflow"), "mail", "ingest"],
+        [str(BIN / "ticketflow"), "mail", "ingest", *args],
         input=data,
         env=env,
         capture_output=True,
@@ -99,3 +99,68 @@ def test_empty_input_is_a_clear_error(tmp_path, data):
     output = (done.stdout + done.stderr).decode()
     assert "no mail on standard input" in output
     assert "Traceback" not in output
+
+
+def test_the_envelope_recipient_routes_a_bcc_mail_to_its_queue(pipe_env, mail_database):
+    """As Postfix's pipe(8) runs it: ``--sender=${sender} --recipient=${recipient}``."""
+    mail = build_mail(subject="Piped Bcc to finance", to="colleague@acme.example")
+
+    done = _ingest(
+        mail.as_bytes(), pipe_env, "--sender=john.doe@acme.example", "--recipient", "finance@helpdesk.example"
+    )
+
+    assert done.returncode == 0, done.stderr.decode()
+    engine = make_engine(mail_database)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            raw = session.scalars(select(RawMail).where(RawMail.message_id == mail["Message-ID"])).one()
+            assert (raw.envelope_from, raw.envelope_to) == (
+                "john.doe@acme.example",
+                "finance@helpdesk.example",
+            )
+            ticket = ticket_of_raw(session, mail["Message-ID"])
+            assert ticket is not None
+            assert ticket.queue.name == "Finance"
+    finally:
+        engine.dispose()
+
+
+def test_every_recipient_is_kept_and_an_empty_sender_is_the_null_sender(pipe_env, mail_database):
+    """Postfix's ${recipient} becomes one argument per recipient; a bounce's sender is empty."""
+    mail = build_mail(
+        subject="Piped to two queues", sender="robot@partner.example", to="someone@partner.example"
+    )
+
+    done = _ingest(
+        mail.as_bytes(),
+        pipe_env,
+        "--sender=",
+        "--recipient=nobody@helpdesk.example",
+        "--",
+        "finance@helpdesk.example",
+        "support@helpdesk.example",
+    )
+
+    assert done.returncode == 0, done.stderr.decode()
+    engine = make_engine(mail_database)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            raw = session.scalars(select(RawMail).where(RawMail.message_id == mail["Message-ID"])).one()
+            assert raw.envelope_from == "<>"
+            assert (
+                raw.envelope_to == "nobody@helpdesk.example,finance@helpdesk.example,support@helpdesk.example"
+            )
+            ticket = ticket_of_raw(session, mail["Message-ID"])
+            assert ticket is not None
+            assert ticket.queue.name == "Finance"  # the first envelope recipient that is a queue's
+            # Mail from the null sender is a robot's: it gets no acknowledgement.
+            assert (
+                session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.ticket_id == ticket.id)
+                )
+                == 0
+            )
+    finally:
+        engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from core.db import session_scope
@@ -12,13 +13,14 @@ from desk.agent.models import Agent
 from desk.article import service as articles
 from desk.article.models import Article
 from desk.customer.models import CustomerUser
+from desk.history.models import History
 from desk.outbox.models import OutboxMessage
 from desk.rawmail.models import RawMail
 from desk.ticket import service as tickets
 from desk.ticket import states
 from desk.ticket.models import Ticket
 from engine import runtime
-from engine.models import HumanTask, ProcessInstance
+from engine.models import HumanTask, ProcessInstance, ProcessMessage
 from mail.tasks import sweep_outbox
 from tests.mail.conftest import build_mail, send, ticket_of_raw
 
@@ -344,3 +346,102 @@ def test_a_bounce_is_attached_to_the_ticket_of_the_mail_that_bounced(mail_env, r
             session.scalar(select(func.count()).select_from(Ticket).where(Ticket.title == "Undelivered Mail"))
             == 0
         )
+
+
+# --- automatic replies and spam (issue 10, behaviour) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto-Submitted": "auto-replied"},
+        {"X-Autoreply": "yes"},
+        {"Precedence": "auto_reply"},
+    ],
+    ids=["auto-submitted", "x-autoreply", "precedence"],
+)
+def test_a_vacation_reply_to_a_closed_ticket_leaves_it_closed(mail_env, receiver, relay, drain, headers):
+    customer = "olga.away@globex.example"
+    first = build_mail(subject="Keyboard missing keys", sender=customer)
+    send(receiver, first)
+    drain()
+    ticket_id, number = _ticket(mail_env, first["Message-ID"])
+    [ack] = _ack_to(relay, customer)
+    with session_scope(mail_env) as session:
+        ticket = session.get(Ticket, ticket_id)
+        tickets.set_state(
+            session, actor=SYSTEM, ticket=ticket, state=states.get_state(session, "closed successful")
+        )
+    with session_scope(mail_env) as session:
+        messages_before = session.scalar(
+            select(func.count()).select_from(ProcessMessage).where(ProcessMessage.ticket_id == ticket_id)
+        )
+    mails_before = len(relay.messages())
+
+    # Her mail program answers our acknowledgement; the subject says nothing a rule could trust.
+    vacation = build_mail(
+        subject=f"Re: [Ticket#{number}] Keyboard missing keys",
+        sender=customer,
+        body="I am on holiday until the 20th and will read your mail then.",
+        headers={"In-Reply-To": ack["Message-ID"], "References": ack["Message-ID"], **headers},
+    )
+    send(receiver, vacation)
+    drain()
+
+    assert _ticket(mail_env, vacation["Message-ID"])[0] == ticket_id
+    with session_scope(mail_env) as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket.state.name == "closed successful"
+        newest = ticket.articles[-1]
+        assert newest.body_text.startswith("I am on holiday")
+        assert newest.is_visible_for_customer is False
+        notes = session.scalars(
+            select(History.comment).where(History.ticket_id == ticket_id, History.article_id == newest.id)
+        ).all()
+        assert any(note.startswith("automatic reply (") for note in notes), notes
+        messages_after = session.scalar(
+            select(func.count()).select_from(ProcessMessage).where(ProcessMessage.ticket_id == ticket_id)
+        )
+        assert messages_after == messages_before  # its process did not hear "customer replied"
+    assert len(relay.messages()) == mails_before  # and nobody answered the answering machine
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Spam-Flag": "YES"},
+        {"X-Spam-Status": "Yes, score=7.4 required=5.0 tests=BAYES_99,URIBL_BLACK autolearn=no"},
+    ],
+    ids=["x-spam-flag", "x-spam-status"],
+)
+def test_a_mail_flagged_as_spam_becomes_a_ticket_without_an_acknowledgement(
+    mail_env, receiver, relay, drain, headers
+):
+    forged = "victim@innocent.example"
+    mail = build_mail(subject="Cheap watches", sender=forged, headers=headers)
+    send(receiver, mail)
+    drain()
+
+    ticket_id, _ = _ticket(mail_env, mail["Message-ID"])
+    assert _ack_to(relay, forged) == []
+    with session_scope(mail_env) as session:
+        reasons = session.scalars(
+            select(History.comment).where(
+                History.ticket_id == ticket_id, History.new_value == "no automatic answer (new_ticket)"
+            )
+        ).all()
+        assert len(reasons) == 1
+        assert reasons[0].startswith("flagged as spam")
+
+
+def test_a_mail_the_spam_filter_passed_is_acknowledged(mail_env, receiver, relay, drain):
+    mail = build_mail(
+        subject="Real question",
+        sender="real.person@partner.example",
+        headers={"X-Spam-Flag": "NO", "X-Spam-Status": "No, score=0.3 required=5.0"},
+    )
+    send(receiver, mail)
+    drain()
+
+    _ticket(mail_env, mail["Message-ID"])
+    assert len(_ack_to(relay, "real.person@partner.example")) == 1

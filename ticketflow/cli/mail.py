@@ -22,9 +22,26 @@ EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the mail and tries again
 
 
 @mail.command("ingest")
-def mail_ingest() -> None:
+@click.option(
+    "--sender",
+    default=None,
+    metavar="ADDRESS",
+    help="The envelope sender (Postfix: ${sender}, Exim: $sender_address); empty for the null sender.",
+)
+@click.option(
+    "--recipient",
+    "recipients",
+    multiple=True,
+    metavar="ADDRESS",
+    help="An envelope recipient (Postfix: ${recipient}); repeatable. It routes the mail when no To or Cc "
+    "names a queue address (a Bcc).",
+)
+@click.argument("more_recipients", nargs=-1, metavar="[RECIPIENT]...")
+def mail_ingest(sender: str | None, recipients: tuple[str, ...], more_recipients: tuple[str, ...]) -> None:
     """Read one mail from standard input and store it (for an MTA pipe).
 
+    The envelope is stored with it: --sender and every --recipient (further recipients may
+    follow as arguments, as Postfix's ${recipient} expands to one argument per recipient).
     Exits 75 when the database cannot be reached, so the MTA retries later.
     """
     from sqlalchemy.exc import SQLAlchemyError
@@ -33,12 +50,18 @@ def mail_ingest() -> None:
     from mail.inbound.receive import MailTooLarge, accept
     from mail.tasks import process_one
 
+    envelope_to = [r.strip() for r in (*recipients, *more_recipients) if r.strip()]
+    # An MTA passes an empty sender for the null sender <> of bounces; stored as "<>", so
+    # that it differs from a pipe that passed no envelope at all.
+    envelope_from = "" if sender is None else (sender.strip() or "<>")
     data = sys.stdin.buffer.read()
     if not data.strip():
         raise click.ClickException("no mail on standard input")
     try:
         jobs.set_backend(_NullBackend())  # processed right here, not by a thread that dies with us
-        raw_id, created = accept(data, source="pipe")
+        raw_id, created = accept(
+            data, source="pipe", envelope_from=envelope_from, envelope_to=",".join(envelope_to)
+        )
     except MailTooLarge as exc:
         raise click.ClickException(str(exc)) from None
     except (SQLAlchemyError, OSError) as exc:
