@@ -3,7 +3,7 @@
 The stdlib ``email`` package with ``policy.default`` reads most mail; where it raises on a
 broken header (an RFC 2231 file name with invalid bytes, an Outlook-style Message-ID …) each
 value falls back to the ``compat32`` reading of the same bytes.  Text whose declared charset
-is missing, unknown or wrong is decoded with charset-normalizer.  Nothing here raises for bad
+is missing, unknown or wrong is guessed (:mod:`mail.inbound.charsets`).  Nothing here raises for bad
 input: what cannot be read is recorded in ``warnings`` and the rest is kept.
 
 Every text of the result can be stored (:mod:`core.text`): a NUL or a lone surrogate (from
@@ -20,7 +20,7 @@ import mimetypes
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import errors, policy
@@ -30,10 +30,8 @@ from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
-from charset_normalizer import from_bytes
-
 from core.text import scrub
-from mail.inbound import tnef
+from mail.inbound import charsets, tnef
 from mail.inbound.sanitize import html_to_text, sanitize_html
 
 MAX_HEADER = 4000
@@ -114,30 +112,15 @@ _LOOP_HEADERS = (
 _MSGID = re.compile(r"<[^<>\s]+>")
 _NEWLINE = re.compile(r"\r\n?")
 _UNFOLD = re.compile(rb"\r?\n(?=[ \t])")  # unfolding: the line break goes, the blank stays
-_MIN_DETECT = 64  # bytes; charset detection on shorter text is mostly a wild guess
 
 
-def decode_bytes(data: bytes, declared: str | None) -> str:
-    """Text from ``data``: the declared charset if it decodes cleanly, else a detected one."""
-    if declared:
-        try:
-            return data.decode(declared)
-        except (LookupError, ValueError):  # unknown, wrong, or no name at all ("utf-8\0")
-            pass
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if len(data) >= _MIN_DETECT:
-        best = from_bytes(data).best()
-        if best is not None:
-            return str(best)
-    # Too short to guess from (a guess may even merge ASCII letters into CJK characters):
-    # the commonest legacy charset, which leaves all ASCII text as it is.
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+def decode_bytes(data: bytes, declared: str | None, hints: Sequence[str] = ()) -> str:
+    """Text from ``data``: the declared charset if it decodes cleanly, else a detected one.
+
+    ``hints`` are the charsets the same mail declares elsewhere (other parts, RFC 2047 words,
+    the header block's), tried before any statistical guess (see :mod:`mail.inbound.charsets`).
+    """
+    return charsets.decode(data, declared, hints)
 
 
 def _decode_8bit(data: bytes, hint: str | None) -> str:
@@ -267,8 +250,8 @@ def _header_charset(head: bytes, body_charset: str | None) -> str | None:
     """The charset of raw 8-bit bytes in the header block ``head``.
 
     Old mailers write headers unencoded in their own charset: the body's declared charset
-    when it reads the whole block, else one detected over all of the block's 8-bit lines
-    together (one field alone is too short to guess from).  ``None`` when the block is
+    or an encoded word's when it reads the block as text, else one detected over all of the
+    block's 8-bit lines together (one field alone is too short to guess from).  ``None`` when the block is
     ASCII or UTF-8, which need no hint.
     """
     if head.isascii():
@@ -278,15 +261,12 @@ def _header_charset(head: bytes, body_charset: str | None) -> str | None:
         return body_charset
     except UnicodeDecodeError:
         pass
-    if body_charset:
-        try:
-            head.decode(body_charset)
-            return body_charset
-        except (LookupError, UnicodeDecodeError):
-            pass
+    # The body's and the encoded words' charsets first: one field alone is too short to
+    # guess from, and a detector reads a KOI8-R subject as Japanese.
+    hints = [body_charset] if body_charset else []
+    hints += charsets.charsets_in_header(head)
     eight_bit = b"\n".join(line for line in _LINE_END.split(head) if not line.isascii())
-    best = from_bytes(eight_bit).best()
-    return best.encoding if best is not None else body_charset
+    return charsets.guess(eight_bit, hints)[1]
 
 
 class _Reader:
@@ -321,9 +301,10 @@ class _Reader:
                 if value is None:
                     return ""
                 text = str(value)
-                # U+FFFD stands for raw 8-bit bytes the modern parser could not read: the
-                # compat32 reading below still has them.
-                if "\ufffd" not in text:
+                # U+FFFD stands for raw 8-bit bytes the modern parser could not read, and an
+                # encoded word left as it came for one its codec refused (ISO-2022-JP with
+                # NEC's ①): the compat32 reading below still has them.
+                if "\ufffd" not in text and not _ENCODED_WORD.search(text):
                     return " ".join(text.split())[:MAX_HEADER]
             except Exception as exc:
                 self.warnings.append(f"header {name}: {exc!r}")
@@ -474,13 +455,12 @@ def _decode_name_bytes(data: bytes, hint: str | None, declared: str | None = Non
     """
     candidates = [declared] if declared else []
     if b"\x1b$" in data:  # 7-bit ISO-2022-JP is valid ASCII, but its escapes are no name
-        candidates += ["iso-2022-jp", "iso2022_jp_2", "iso2022_jp_2004"]
+        candidates.append("iso-2022-jp")  # with its extensions (NEC's ①: see charsets)
     for charset in candidates:
-        try:
-            return data.decode(charset)
-        except (LookupError, ValueError):
-            pass
-    if b"\x1b$" in data:  # a vendor character (NEC's circled digits): U+FFFD just for it
+        text = charsets.decode_declared(data, charset)
+        if text is not None:
+            return text
+    if b"\x1b$" in data:  # a designation no reading knows: U+FFFD just for that character
         return data.decode("iso2022_jp_2", "replace")
     for fallback in ("utf-8", hint):
         if not fallback:
@@ -667,9 +647,15 @@ def _walk(raw: bytes, parsed: ParsedMail, texts: list[str], htmls: list[str], hi
     so one bad part costs neither the others nor the body.
     """
     message = email.message_from_bytes(raw, _class=_LeafMessage, policy=policy.compat32)
-    for number, part in enumerate(_leaves(message), start=1):
+    leaves = list(_leaves(message))
+    # A part without a (usable) charset is most likely in one its siblings or the headers
+    # declare: those are tried before any statistical guess.
+    hints = [c for part in leaves if (c := _charset(part))]
+    hints += charsets.charsets_in_header(_header_block(raw)[0])
+    hints += [hint] if hint else []
+    for number, part in enumerate(leaves, start=1):
         try:
-            _read_part(part, parsed, texts, htmls, hint)
+            _read_part(part, parsed, texts, htmls, hint, hints=hints)
         except Exception as exc:  # the mail is kept raw; the pipeline refuses to call it processed
             try:
                 kind = part.get_content_type()
@@ -679,25 +665,31 @@ def _walk(raw: bytes, parsed: ParsedMail, texts: list[str], htmls: list[str], hi
 
 
 def _read_part(
-    part: Message, parsed: ParsedMail, texts: list[str], htmls: list[str], hint: str | None
+    part: Message,
+    parsed: ParsedMail,
+    texts: list[str],
+    htmls: list[str],
+    hint: str | None,
+    *,
+    hints: Sequence[str] = (),
 ) -> None:
     """One leaf part: body text (plain or HTML), or an attachment (plus a TNEF's files)."""
     content_type = (part.get_content_type() or "text/plain").lower()
     if content_type.startswith("multipart/"):
         # A multipart without a usable boundary could not be split: show its text.
         parsed.warnings.append(f"{content_type} without a usable boundary, kept as text")
-        texts.append(decode_bytes(_payload_bytes(part), _charset(part)))
+        texts.append(decode_bytes(_payload_bytes(part), _charset(part), hints))
         return
     disposition = _header_text(part, "content-disposition", hint).split(";")[0].strip().lower()
     filename = _filename(part, hint)
     content_id = _header_text(part, "content-id", hint).strip().strip("<>")[:900] or None
     if content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename:
-        text = decode_bytes(_content(part, parsed.warnings), _charset(part))
+        text = decode_bytes(_content(part, parsed.warnings), _charset(part), hints)
         (htmls if content_type == "text/html" else texts).append(text)
         return
     data = _content(part, parsed.warnings)
     if content_type in ("message/delivery-status", "text/rfc822-headers"):
-        texts.append(decode_bytes(data, _charset(part)))
+        texts.append(decode_bytes(data, _charset(part), hints))
     parsed.attachments.append(
         ParsedAttachment(
             filename=filename or _default_name(content_type, data, hint),

@@ -154,14 +154,44 @@ def mail_account_add(
     click.echo(f"mailbox {name} added")
 
 
+@mail.command("failed")
+def mail_failed() -> None:
+    """List the stored mails whose processing failed, with the reason."""
+    from core.db import session_scope
+    from desk.actor import SYSTEM
+    from mail.failures import count_failed, list_failed
+
+    with session_scope() as session:
+        mails = list_failed(session, actor=SYSTEM)
+        total = count_failed(session, actor=SYSTEM)
+    if not mails:
+        click.echo("no failed mail")
+        return
+    # One mail per line, tab-separated: readable, and easy to cut or grep in a script.
+    for m in mails:
+        received = m.received_at.strftime("%Y-%m-%d %H:%M:%S")
+        subject = m.subject or m.message_id or "(no subject)"
+        sender = m.envelope_from or "-"
+        reason = " ".join(m.error.split())
+        click.echo(f"{m.id}\t{received}\t{m.source}\t{sender}\t{subject}\t{m.attempts} attempt(s)\t{reason}")
+    more = f" (the oldest {len(mails)} shown)" if total > len(mails) else ""
+    click.echo(f"{total} failed mail(s){more}; process again: ticketflow mail reprocess ID|--all-failed")
+
+
 @mail.command("reprocess")
-@click.argument("raw_mail_id", type=int)
-def mail_reprocess(raw_mail_id: int) -> None:
+@click.argument("raw_mail_id", type=int, required=False)
+@click.option("--all-failed", is_flag=True, help="Process every failed mail again (once the cause is fixed).")
+def mail_reprocess(raw_mail_id: int | None, all_failed: bool) -> None:
     """Process a stored mail again (after a failure was fixed)."""
     from core.db import session_scope
     from desk.rawmail.models import RawMail
     from mail.tasks import process_one
 
+    if (raw_mail_id is None) == (not all_failed):
+        raise click.UsageError("give either a RAW_MAIL_ID or --all-failed")
+    if raw_mail_id is None:  # so --all-failed
+        _reprocess_all_failed()
+        return
     with session_scope() as session:
         raw = session.get(RawMail, raw_mail_id)
         if raw is None:
@@ -173,6 +203,31 @@ def mail_reprocess(raw_mail_id: int) -> None:
         raw = session.get(RawMail, raw_mail_id)
         assert raw is not None  # noqa: S101 (just read it)
         click.echo(f"raw mail {raw_mail_id}: {raw.status}" + (f" ({raw.error})" if raw.error else ""))
+
+
+def _reprocess_all_failed() -> None:
+    """Every failed mail again, through the same use case as the admin page's button."""
+    from sqlalchemy import select
+
+    from core.db import session_scope
+    from desk.actor import SYSTEM
+    from desk.rawmail.models import RawMail
+    from mail.failures import reprocess
+
+    with session_scope() as session:
+        # Processed right after this commit (the use case's after-commit hook).
+        ids = reprocess(session, actor=SYSTEM)
+    if not ids:
+        click.echo("no failed mail")
+        return
+    with session_scope() as session:
+        query = select(RawMail.id, RawMail.status, RawMail.error).where(RawMail.id.in_(ids))
+        rows = session.execute(query.order_by(RawMail.id)).all()
+    for raw_id, status, error in rows:
+        reason = f" ({error})" if status != "processed" and error else ""
+        click.echo(f"raw mail {raw_id}: {status}{reason}")
+    still = sum(1 for _id, status, _error in rows if status == "failed")
+    click.echo(f"{len(ids) - still} of {len(ids)} processed" + (f", {still} failed again" if still else ""))
 
 
 @mail.command("send")
