@@ -215,6 +215,16 @@ def _queue_for(session: Session, raw: RawMail, parsed: ParsedMail) -> Queue:
     return fallback
 
 
+def _person_name(display_name: str) -> str:
+    """The words of a display name that can be a person's name: never an address in it.
+
+    A display name is the sender's free text; one that holds ``<someone@else>`` (a spoofing
+    attempt) or quotes must not make a customer look like somebody else.
+    """
+    words = [w.strip("\"'<>()[],;") for w in display_name.split()]
+    return " ".join(w for w in words if w and "@" not in w)
+
+
 def _customer_for(session: Session, parsed: ParsedMail) -> CustomerUser | None:
     address = parsed.from_addr
     if "@" not in address:
@@ -222,7 +232,7 @@ def _customer_for(session: Session, parsed: ParsedMail) -> CustomerUser | None:
     found = customers.find_by_email(session, email=address)
     if found is not None:
         return found
-    first, _, last = parsed.from_name.partition(" ")
+    first, _, last = _person_name(parsed.from_name).partition(" ")
     login = address
     if session.scalar(select(CustomerUser.id).where(CustomerUser.login == login)) is not None:
         login = f"{address}#{utcnow().timestamp():.0f}"

@@ -114,6 +114,8 @@ def test_a_spoofed_name_in_a_new_mail_makes_the_attacker_the_customer(mail_env, 
         ticket = ticket_of_raw(session, "<spoof-2@evil.example>")
         assert ticket is not None
         assert ticket.customer_user.email == ATTACKER
+        # The attacker's customer record does not carry the victim's address in its name.
+        assert "@" not in f"{ticket.customer_user.first_name} {ticket.customer_user.last_name}"
         victim = session.scalars(select(CustomerUser).where(CustomerUser.email == VICTIM)).one()
         assert ticket.customer_user_id != victim.id
     assert _to(relay, VICTIM) == []
@@ -299,3 +301,12 @@ def test_raw_8bit_headers_without_a_charset_are_detected_over_the_whole_header_b
     parsed = parse_mail(raw)
     assert parsed.subject == "Не работает принтер на третьем этаже"
     assert (parsed.from_name, parsed.from_addr) == ("Иван Петров", "ivan@example.org")
+
+
+def test_a_display_name_with_an_address_in_it_names_no_one_else():
+    from mail.inbound.pipeline import _person_name
+
+    assert _person_name("Jane Roe <jane.roe@acme.example>") == "Jane Roe"
+    assert _person_name('"Doe, John" (john.doe@acme.example)') == "Doe John"
+    assert _person_name("Ann Newcomer") == "Ann Newcomer"
+    assert _person_name("<attacker@evil.example>") == ""
