@@ -14,7 +14,6 @@ import hashlib
 import struct
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from core.db import session_scope
@@ -24,6 +23,7 @@ from desk.rawmail.models import RawMail
 from mail.inbound.parse import parse_mail
 from mail.inbound.store import store_raw
 from mail.tasks import process_one
+from tests.conftest import unavailable
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "mail"
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\n%%EOF\n"
@@ -168,7 +168,7 @@ def test_rfc_2231_names_with_continuations_charset_and_language_and_rfc_2047_nam
 def test_the_corpus_mail_with_rfc_2231_continuations_in_iso_2022_jp():
     path = CORPUS / "rt" / "rfc2231-attachment-filename-continuations"
     if not path.is_file():
-        pytest.skip(f"the mail corpus is missing: {path}")
+        unavailable("the mail corpus", f"{path} is missing")
     parsed = parse_mail(path.read_bytes())
     assert [a.filename for a in parsed.attachments] == ["新しいテキスト ドキュメント.txt"]
     assert "Some data in a file" in parsed.attachments[0].data.decode("utf-8-sig")
@@ -265,7 +265,7 @@ def test_a_forwarded_mail_is_kept_byte_for_byte_and_named_after_its_subject(mail
 def test_the_corpus_mail_with_an_attached_mail_keeps_it_as_it_came():
     path = CORPUS / "rt" / "email-file-attachment.eml"
     if not path.is_file():
-        pytest.skip(f"the mail corpus is missing: {path}")
+        unavailable("the mail corpus", f"{path} is missing")
     data = path.read_bytes()
     parsed = parse_mail(data)
     [eml] = [a for a in parsed.attachments if a.content_type == "message/rfc822"]

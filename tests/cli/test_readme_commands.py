@@ -13,7 +13,6 @@ import re
 import smtplib
 import subprocess
 import urllib.request
-from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
-from core.db import make_engine, make_sessionmaker, session_scope
+from core.db import session_scope
 from core.migrate import alembic_config
 from desk.agent import service as agents
 from desk.queue.models import Queue
@@ -30,7 +29,6 @@ from desk.rawmail.models import RawMail
 from desk.ticket.models import Ticket
 from engine.models import ProcessInstance, ProcessVersion
 from mail.models import MailAccount
-from tests.conftest import WORKER, create_pg_database
 from tests.subprocesses import (
     TICKETFLOW,
     PrivateRedis,
@@ -43,20 +41,6 @@ from tests.subprocesses import (
 )
 
 SUBJECT = "Subprocess printer trouble"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for_cli(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    return create_pg_database(f"tf_clisub_{WORKER}")
-
-
-@pytest.fixture
-def factory(database_url_for_cli: str) -> Iterator[object]:
-    engine = make_engine(database_url_for_cli)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def _mail() -> bytes:

@@ -8,37 +8,19 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import make_engine, make_sessionmaker, session_scope
+from core.db import session_scope
 from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
 from desk.ticket.models import Ticket
-from tests.conftest import WORKER, create_pg_database
 from tests.subprocesses import TICKETFLOW, ticketflow_env
 
 SUBJECT = "Heizung fällt aus"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for_cli(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    return create_pg_database(f"tf_clifail_{WORKER}")
-
-
-@pytest.fixture
-def factory(database_url_for_cli: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url_for_cli)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def _mail() -> bytes:

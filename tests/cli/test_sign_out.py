@@ -1,39 +1,21 @@
 """``ticketflow user sign-out LOGIN`` as an administrator runs it: a fresh process, fresh database.
 
-It follows ``tests/test_cli_subprocess.py``: SQLite and PostgreSQL, the real ``ticketflow``
+It follows ``tests/cli/test_readme_commands.py``: SQLite and PostgreSQL, the real ``ticketflow``
 executable.  The sessions it ends are opened through the service, as a sign-in does.
 """
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import make_engine, make_sessionmaker, session_scope
+from core.db import session_scope
 from desk.agent import service as agents
 from desk.agent.models import AgentSession
-from tests.conftest import WORKER, create_pg_database
 from tests.subprocesses import TICKETFLOW, ticketflow_env
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url_for_cli(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    return create_pg_database(f"tf_clisignout_{WORKER}")
-
-
-@pytest.fixture
-def factory(database_url_for_cli: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url_for_cli)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.mark.slow
