@@ -12,6 +12,7 @@ from desk.agent.models import (
     RoleGroupPermission,
 )
 from desk.article.models import Article, Attachment
+from desk.audit.models import AuditEntry
 from desk.blob.models import Blob
 from desk.customer.models import CustomerCompany, CustomerUser
 from desk.history.models import History
@@ -29,6 +30,7 @@ __all__ = [
     "ApiToken",
     "Article",
     "Attachment",
+    "AuditEntry",
     "AutoResponse",
     "Blob",
     "CustomerCompany",

@@ -9,6 +9,11 @@ Admin audit (issue 11): audit entries, agent administration.
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
+import core.db
+
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
@@ -16,8 +21,28 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Placeholder: filled by the work on its issue."""
+    """The append-only audit trail of administrative changes."""
+    op.create_table(
+        "audit_entry",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor_type", sa.String(length=20), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=True),
+        sa.Column("actor_name", sa.String(length=400), nullable=False),
+        sa.Column("object_type", sa.String(length=40), nullable=False),
+        sa.Column("object_id", sa.Integer(), nullable=True),
+        sa.Column("object_label", sa.String(length=400), nullable=False),
+        sa.Column("action", sa.String(length=40), nullable=False),
+        sa.Column("old_values", sa.Text(), nullable=False),
+        sa.Column("new_values", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_audit_entry_created_at", "audit_entry", ["created_at"])
+    op.create_index("ix_audit_entry_object", "audit_entry", ["object_type", "object_id"])
 
 
 def downgrade() -> None:
-    """Placeholder: filled by the work on its issue."""
+    """Drop the audit trail."""
+    op.drop_index("ix_audit_entry_object", table_name="audit_entry")
+    op.drop_index("ix_audit_entry_created_at", table_name="audit_entry")
+    op.drop_table("audit_entry")

@@ -1,0 +1,1 @@
+"""The administrators' audit trail: who changed which object, when, from what to what."""

@@ -1,0 +1,60 @@
+"""Recording and reading the audit trail of administrative changes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desk.actor import Actor, actor_kind, actor_label
+from desk.audit.models import AuditEntry
+
+
+def _jsonable(values: Mapping[str, object] | None) -> str:
+    return json.dumps(dict(values or {}), default=str, ensure_ascii=False, sort_keys=True)
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    object_type: str,
+    object_id: int | None,
+    action: str,
+    object_label: str = "",
+    old: Mapping[str, object] | None = None,
+    new: Mapping[str, object] | None = None,
+) -> AuditEntry:
+    """Append one audit entry; callers pass only the fields that changed."""
+    entry = AuditEntry(
+        actor_type=actor_kind(actor),
+        actor_id=getattr(actor, "id", None),
+        actor_name=actor_label(actor),
+        object_type=object_type,
+        object_id=object_id,
+        object_label=object_label,
+        action=action,
+        old_values=_jsonable(old),
+        new_values=_jsonable(new),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def changes(
+    before: Mapping[str, object], after: Mapping[str, object]
+) -> tuple[dict[str, object], dict[str, object]]:
+    """The ``(old, new)`` pair of the keys whose value differs between two snapshots."""
+    keys = [key for key in after if before.get(key) != after.get(key)]
+    return {key: before.get(key) for key in keys}, {key: after.get(key) for key in keys}
+
+
+def entries_for(session: Session, *, object_type: str, object_id: int | None = None) -> Sequence[AuditEntry]:
+    """The entries of one object (or of one type), newest first."""
+    query = select(AuditEntry).where(AuditEntry.object_type == object_type)
+    if object_id is not None:
+        query = query.where(AuditEntry.object_id == object_id)
+    return session.scalars(query.order_by(AuditEntry.id.desc())).all()
