@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(length=40), nullable=False),
         sa.Column("old_values", sa.Text(), nullable=False),
         sa.Column("new_values", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_entry")),
     )
     op.create_index("ix_audit_entry_created_at", "audit_entry", ["created_at"])
     op.create_index("ix_audit_entry_object", "audit_entry", ["object_type", "object_id"])

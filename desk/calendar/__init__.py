@@ -1,0 +1,1 @@
+"""Business calendars: working hours, time zone and holidays, for SLA due times."""

@@ -1,0 +1,1 @@
+"""Service levels: response and solution targets counted on a business calendar."""
