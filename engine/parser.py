@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
-from engine import expressions, registry
+from engine import expressions, iso_timers, registry
 from engine.errors import ProcessValidationError, UnsafeExpression
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
@@ -189,6 +189,9 @@ def _where(element: Any) -> str:
     owner = element
     while owner is not None and not (owner.get("id") and etree.QName(owner).namespace == BPMN_NS):
         owner = owner.getparent()
+    if owner is not None and _local(owner.tag).endswith("EventDefinition") and owner.getparent() is not None:
+        # The event is what a designer sees and the modeler highlights, not its definition.
+        owner = owner.getparent()
     ident = owner.get("id") if owner is not None else "?"
     what = _local(element.tag)
     if owner is not element and element.get("id"):
@@ -205,7 +208,9 @@ def _check_elements(root: Any) -> list[str]:
         if tag == "expression" and parent is not None and _local(parent.tag) == "processVariableCorrelation":
             tag = "messagePath"  # spiffworkflow:expression of a process variable correlation
         try:
-            if tag in _EXPRESSION_TAGS and text:
+            if tag in iso_timers.KINDS and text and iso_timers.literal(text) is not None:
+                iso_timers.checked(iso_timers.KINDS[tag], text)
+            elif tag in _EXPRESSION_TAGS and text:
                 expressions.check_expression(text)
             elif tag in _SCRIPT_TAGS and text:
                 expressions.check_script(element.text or "")

@@ -14,7 +14,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine import expressions
+from engine import expressions, iso_timers
 from engine.errors import ProcessError, UnsafeExpression
 
 # (task, operator name, evaluated parameters) → JSON-able result
@@ -50,6 +50,13 @@ class TicketflowScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         expressions.check_expression(expression)
 
     def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
+        definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
+        timer_kind = iso_timers.kind_of(definition)
+        if timer_kind is not None and expression == getattr(definition, "expression", None):
+            # Modelers write ISO literals (P7D, R3/PT1H); only anything else is an expression.
+            literal = iso_timers.literal(expression or "")
+            value = literal if literal is not None else super().evaluate(task, expression, external_context)
+            return iso_timers.checked(timer_kind, value)
         result = super().evaluate(task, expression, external_context)
         # A multi-instance task creates this many children at once: ``10**8`` is no list, so
         # the size checks of the expression language do not see it.
