@@ -69,6 +69,21 @@ def deploy(
     known_processes: Sequence[str] = (),
 ) -> list[ProcessVersion]:
     """Validate and store every process of ``bpmn_xml``; return their (new or same) versions."""
+    outcome = deploy_with_outcome(
+        session, actor=actor, bpmn_xml=bpmn_xml, forms=forms, known_processes=known_processes
+    )
+    return [version for version, _created in outcome]
+
+
+def deploy_with_outcome(
+    session: Session,
+    *,
+    actor: Actor,
+    bpmn_xml: str,
+    forms: Mapping[str, Any] | None = None,
+    known_processes: Sequence[str] = (),
+) -> list[tuple[ProcessVersion, bool]]:
+    """Like :func:`deploy`, with whether each version is new (False: identical content)."""
     require_designer(session, actor)
     forms = dict(forms or {})
     deployed = set(session.scalars(select(ProcessVersion.process_id).distinct()))
@@ -82,11 +97,11 @@ def deploy(
     used_forms = {name: forms[name] for name in sorted(parsed.forms_used)}
     # Only what is stored counts: a change to another document's form is no new version.
     digest = content_hash(bpmn_xml, used_forms)
-    result: list[ProcessVersion] = []
+    result: list[tuple[ProcessVersion, bool]] = []
     for process_id in parsed.process_ids:
         latest = latest_version(session, process_id)
         if latest is not None and latest.content_hash == digest:
-            result.append(latest)
+            result.append((latest, False))
             continue
         version = ProcessVersion(
             process_id=process_id,
@@ -100,7 +115,7 @@ def deploy(
         )
         session.add(version)
         session.flush()
-        result.append(version)
+        result.append((version, True))
     return result
 
 
@@ -114,18 +129,29 @@ def read_forms(directory: Path) -> dict[str, Any]:
 
 
 def deploy_directory(
-    session: Session, *, actor: Actor, directory: Path = DEFAULT_BPMN_DIR
+    session: Session, *, actor: Actor, directory: Path = DEFAULT_BPMN_DIR, only_missing: bool = False
 ) -> list[ProcessVersion]:
-    """Deploy every ``*.bpmn`` of ``directory`` with the forms in ``directory/forms``."""
+    """Deploy every ``*.bpmn`` of ``directory`` with the forms in ``directory/forms``.
+
+    ``only_missing`` skips a document whose processes are all deployed already, whatever
+    their content: the shipped processes (``seed demo``, ``process deploy`` without files)
+    must never revert a version a designer deployed since.
+    """
     forms = read_forms(directory / "forms")
     documents = {path: path.read_text() for path in sorted(directory.glob("*.bpmn"))}
     # Call activities may point at processes of other files in the same folder.
     known: set[str] = set()
-    for text in documents.values():
+    ids_of: dict[Path, set[str]] = {}
+    for path, text in documents.items():
         root = load_xml(text)
-        known.update(p.get("id", "") for p in root.iter("{*}process"))
+        ids_of[path] = {p.get("id", "") for p in root.iter("{*}process")}
+        known.update(ids_of[path])
+    deployed = set(session.scalars(select(ProcessVersion.process_id).distinct()))
     result: list[ProcessVersion] = []
     for path, text in documents.items():
+        if only_missing and ids_of[path] <= deployed:
+            result.extend(v for pid in sorted(ids_of[path]) if (v := latest_version(session, pid)))
+            continue
         try:
             result.extend(
                 deploy(session, actor=actor, bpmn_xml=text, forms=forms, known_processes=sorted(known))

@@ -15,8 +15,11 @@ CLUB_INBOX = "General"
 
 
 def seed_processes(session: Session) -> int:
-    """Deploy ``bpmn/`` and start a process for every ticket without one; returns how many."""
-    definitions.deploy_directory(session, actor=SYSTEM)
+    """Deploy what of ``bpmn/`` is not deployed yet, start a process for every ticket without one.
+
+    Returns how many were started.
+    """
+    definitions.deploy_directory(session, actor=SYSTEM, only_missing=True)
     deployed = {v.process_id for v in definitions.list_versions(session)}
     with_instance = select(ProcessInstance.ticket_id)
     started = 0

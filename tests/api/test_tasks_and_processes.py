@@ -85,6 +85,9 @@ def test_process_definitions_list_read_validate_and_deploy(api_as, admin_api, se
     deployed = admin_api.post("/processes/deploy", json={"bpmn_xml": text, "forms": forms})
     assert deployed.status_code == 201, deployed.text
     assert [v["process_id"] for v in deployed.get_json()] == ["consultation"]
+    again = admin_api.post("/processes/deploy", json={"bpmn_xml": text, "forms": forms})
+    assert again.status_code == 200, again.text  # identical content: unchanged, no new version
+    assert again.get_json() == deployed.get_json()
     assert_error(admin_api.post("/processes/deploy", json={"bpmn_xml": "<nope/>"}), 422, "invalid_process")
 
 

@@ -23,23 +23,36 @@ def process() -> None:
     default=None,
     help="Folder of the *.json forms (default: forms/ beside each file).",
 )
+@click.option(
+    "--update-shipped",
+    is_flag=True,
+    help="Without FILES: deploy the shipped processes even where a version exists (a designer's "
+    "newer version is then replaced as the newest).",
+)
 @friendly_errors
-def process_deploy(files: tuple[Path, ...], forms_dir: Path | None) -> None:
-    """Validate and deploy BPMN FILES (none: the default processes of bpmn/)."""
+def process_deploy(files: tuple[Path, ...], forms_dir: Path | None, update_shipped: bool) -> None:
+    """Validate and deploy BPMN FILES (none: the shipped processes of bpmn/ not deployed yet)."""
     from core.db import session_scope
     from desk.actor import SYSTEM
     from engine import definitions
 
     with session_scope() as session:
         if not files:
-            versions = definitions.deploy_directory(session, actor=SYSTEM)
+            before = {v.id for v in definitions.list_versions(session)}
+            shipped = definitions.deploy_directory(session, actor=SYSTEM, only_missing=not update_shipped)
+            outcome = [(version, version.id not in before) for version in shipped]
         else:
-            versions = []
+            outcome = []
             for path in files:
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except UnicodeDecodeError:
+                    raise click.ClickException(f"{path}: not a UTF-8 text file") from None
                 forms = definitions.read_forms(forms_dir or path.parent / "forms")
-                versions += definitions.deploy(session, actor=SYSTEM, bpmn_xml=path.read_text(), forms=forms)
-        for version in versions:
-            click.echo(f"{version.process_id} version {version.version}")
+                outcome += definitions.deploy_with_outcome(session, actor=SYSTEM, bpmn_xml=text, forms=forms)
+        for version, created in outcome:
+            note = "" if created else " (unchanged)"
+            click.echo(f"{version.process_id} version {version.version}{note}")
 
 
 @process.command("list")

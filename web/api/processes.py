@@ -64,6 +64,17 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
 @bp.route("/deploy", methods=["POST"])
 @bp.arguments(BpmnSchema)
 @bp.response(201, ProcessVersionSchema(many=True))
-def deploy(data: dict[str, Any]) -> list[ProcessVersion]:
-    """Validate and deploy a document: one (new or unchanged) version per process in it."""
-    return definitions.deploy(db(), actor=current_agent(), bpmn_xml=data["bpmn_xml"], forms=data["forms"])
+@bp.alt_response(200, schema=ProcessVersionSchema(many=True), description="Identical content: unchanged")
+def deploy(data: dict[str, Any]) -> Any:
+    """Validate and deploy a document: one (new or unchanged) version per process in it.
+
+    201 when a new version was stored; 200 when every process was deployed with this exact
+    content already (nothing changed, the versions are the existing ones).
+    """
+    outcome = definitions.deploy_with_outcome(
+        db(), actor=current_agent(), bpmn_xml=data["bpmn_xml"], forms=data["forms"]
+    )
+    versions = [version for version, _created in outcome]
+    if not any(created for _version, created in outcome):
+        return versions, 200
+    return versions
