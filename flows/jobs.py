@@ -1,4 +1,4 @@
-"""Periodic jobs of the use-case layer: the pending-time sweep."""
+"""Periodic jobs of the use-case layer: the pending-time and escalation sweeps."""
 
 from __future__ import annotations
 
@@ -42,3 +42,44 @@ def sweep_pending_times() -> dict[int, str]:
 def sweep_pending() -> None:
     """The periodic job behind :func:`sweep_pending_times` (the first round at start)."""
     sweep_pending_times()
+
+
+def sweep_escalation_times() -> dict[int, list[str]]:
+    """Recompute changed tickets' due times, then tell the escalation events that came.
+
+    One transaction per ticket, like the pending sweep: a ticket that fails is logged and
+    tried again next round.  Returns ticket id → the events told (``first_response_breach`` …).
+    """
+    from flows import escalation
+
+    now = utcnow()
+    with session_scope() as session:
+        stale = escalation.stale_tickets(session)
+    for ticket_id in stale:
+        try:
+            with session_scope() as session:
+                escalation.refresh(session, ticket_id=ticket_id, now=now)
+        except Exception:  # a bad calendar or a lost race: next round
+            log.exception("due times of ticket %s failed", ticket_id)
+    with session_scope() as session:
+        due = escalation.due_tickets(session, now=now)
+    told: dict[int, list[str]] = {}
+    for ticket_id in due:
+        try:
+            with session_scope() as session:
+                events = escalation.escalate(session, ticket_id=ticket_id, now=now)
+        except TicketflowError as exc:
+            log.warning("escalation of ticket %s: %s", ticket_id, exc.message)
+            continue
+        except Exception:
+            log.exception("escalation of ticket %s failed", ticket_id)
+            continue
+        if events:
+            told[ticket_id] = events
+    return told
+
+
+@periodic(every_seconds=60)
+def sweep_escalations() -> None:
+    """The periodic job behind :func:`sweep_escalation_times`."""
+    sweep_escalation_times()

@@ -62,6 +62,7 @@ def test_bootstrap_registers_models_jobs_listeners_and_operators_once(tmp_path):
         "desk.ticket.tasks.release_expired_locks",
         "engine.tasks.fire_due_timers",
         "flows.jobs.sweep_pending",
+        "flows.jobs.sweep_escalations",
         "mail.tasks.sweep_outbox",
         "mail.tasks.sweep_raw_mails",
         "mail.tasks.fetch_mailboxes",

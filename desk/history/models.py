@@ -40,6 +40,14 @@ HISTORY_TYPES = (
     "ProcessMessage",
     "ProcessEnd",
     "ReminderReached",
+    # Escalations (OTRS's names): a warning before a due time, and the due time passing.
+    "EscalationResponseTimeNotifyBefore",
+    "EscalationUpdateTimeNotifyBefore",
+    "EscalationSolutionTimeNotifyBefore",
+    "EscalationResponseTimeStart",
+    "EscalationUpdateTimeStart",
+    "EscalationSolutionTimeStart",
+    "SLAUpdate",
 )
 
 

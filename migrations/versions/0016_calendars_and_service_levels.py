@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+import core.db
+
 revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
@@ -60,8 +62,55 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name=op.f("uq_service_level_name")),
     )
 
+    with op.batch_alter_table("queue") as batch:
+        batch.add_column(sa.Column("service_level_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            op.f("fk_queue_service_level_id_service_level"), "service_level", ["service_level_id"], ["id"]
+        )
+    # The ticket table is guarded by triggers: plain ADD COLUMNs (no table rebuild on SQLite,
+    # which would drop them).
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite adds a column with a foreign key only inline (alembic would rebuild the table).
+        op.execute(
+            "ALTER TABLE ticket ADD COLUMN service_level_id INTEGER "
+            "CONSTRAINT fk_ticket_service_level_id_service_level REFERENCES service_level (id)"
+        )
+    else:
+        op.add_column("ticket", sa.Column("service_level_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            op.f("fk_ticket_service_level_id_service_level"),
+            "ticket",
+            "service_level",
+            ["service_level_id"],
+            ["id"],
+        )
+    op.add_column("ticket", sa.Column("escalation_paused_since", core.db.UTCDateTime(timezone=True)))
+    op.add_column(
+        "ticket",
+        sa.Column("escalation_paused_minutes", sa.Integer(), nullable=False, server_default="0"),
+    )
+    op.add_column("ticket", sa.Column("escalation_next_event_at", core.db.UTCDateTime(timezone=True)))
+    op.add_column("ticket", sa.Column("escalation_notified", sa.Text(), nullable=False, server_default=""))
+    op.add_column("ticket", sa.Column("escalation_computed_at", core.db.UTCDateTime(timezone=True)))
+    op.create_index(op.f("ix_ticket_escalation_next_event_at"), "ticket", ["escalation_next_event_at"])
+
 
 def downgrade() -> None:
     """Drop the calendar and service-level tables."""
+    op.drop_index(op.f("ix_ticket_escalation_next_event_at"), table_name="ticket")
+    for column in (
+        "escalation_computed_at",
+        "escalation_notified",
+        "escalation_next_event_at",
+        "escalation_paused_minutes",
+        "escalation_paused_since",
+    ):
+        op.drop_column("ticket", column)
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(op.f("fk_ticket_service_level_id_service_level"), "ticket", type_="foreignkey")
+    op.drop_column("ticket", "service_level_id")
+    with op.batch_alter_table("queue") as batch:
+        batch.drop_constraint(op.f("fk_queue_service_level_id_service_level"), type_="foreignkey")
+        batch.drop_column("service_level_id")
     op.drop_table("service_level")
     op.drop_table("business_calendar")
