@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "desk", "engine", "processes", "mail", "web")
+PACKAGES = ("core", "desk", "engine", "processes", "mail", "reports", "web")
 # Every package below the composition root (flows/ once it exists, migrations/ too).
 BELOW_THE_ROOT = (*PACKAGES, "flows", "migrations")
-DOMAIN = {"desk", "engine", "processes", "flows", "mail", "web", "ticketflow"}
+DOMAIN = {"desk", "engine", "processes", "flows", "mail", "reports", "web", "ticketflow"}
 
 
 def imports_of(package: str, *, top_level_only: bool = False) -> dict[str, set[str]]:
@@ -80,3 +80,17 @@ def test_nothing_below_the_composition_root_imports_it(package):
 def test_the_engine_reaches_processes_only_through_the_registry():
     offenders = [module for module, names in imports_of("engine").items() if "processes" in names]
     assert offenders == []
+
+
+def test_statistics_only_read_the_domain_and_only_the_web_reads_them():
+    # reports/ reads desk and engine tables; it writes nothing and no lower layer needs it.
+    allowed = {"core", "desk", "engine"}
+    offenders = {
+        module: names & (DOMAIN - allowed)
+        for module, names in imports_of("reports").items()
+        if names & (DOMAIN - allowed - {"reports"})
+    }
+    assert offenders == {}
+    for package in ("core", "desk", "engine", "processes", "flows", "mail"):
+        users = [module for module, names in imports_of(package).items() if "reports" in names]
+        assert users == [], package

@@ -1,0 +1,113 @@
+"""Statistics: known answers on a seeded dataset, the same in the page, the CSV and the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+import pytest
+
+from core.db import utcnow
+from desk.actor import SYSTEM
+from desk.agent import service as agents
+from desk.agent.models import AgentGroupPermission, Group
+from reports import figures
+from reports.export import to_csv
+from tests import stats_data
+
+RANGE = {"start": stats_data.DAY.isoformat(), "end": "2026-06-02"}
+
+
+@pytest.fixture
+def known(session):
+    return stats_data.build(session)
+
+
+def tables(session, known) -> dict[str, figures.Table]:
+    chosen = figures.Filters(
+        start=stats_data.DAY, end=datetime(2026, 6, 2).date(), queue_ids=[known.queue.id]
+    )
+    return {t.name: t for t in figures.all_tables(session, chosen, now=utcnow())}
+
+
+def test_the_figures_give_the_known_answers(session, known):
+    found = tables(session, known)
+    assert found["created_closed_per_day"].rows == [("2026-06-01", 3, 1), ("2026-06-02", 0, 1)]
+    assert found["response_and_solution_times"].rows == [("1st level", 3, 30.0, 60.0, 2, 780.0, 1440.0)]
+    steps = {row[1]: row for row in found["process_steps"].rows if row[0] == "two_steps"}
+    assert steps["triage"][3:7] == (1, 2, 35.0, 50.0)  # ticket 3 is still at triage
+    assert steps["work"][3:7] == (0, 1, 40.0, 40.0)  # closing ticket 2 ended its process
+    assert figures.median_p90([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) == (5.5, 9)
+
+
+def test_every_csv_matches_its_figure(session, known):
+    for table in tables(session, known).values():
+        text = to_csv(table)
+        assert text.startswith("\ufeff")
+        rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+        assert tuple(rows[0]) == table.columns
+        assert rows[1:] == [["" if v is None else str(v) for v in row] for row in table.rows]
+
+
+def test_a_formula_like_name_stays_text_in_the_csv():
+    table = figures.Table("t", ("queue", "open"), [("=HYPERLINK(1)", 2)])
+    assert "'=HYPERLINK(1)" in to_csv(table)
+
+
+def test_the_page_and_the_csv_download_show_the_figures(client, login, session, known):
+    login("admin")
+    page = client.get("/stats", query_string={**RANGE, "queue": known.queue.id})
+    assert page.status_code == 200
+    assert "Tickets created and closed per day" in page.text
+    assert "<td>780.0</td>" in page.text
+    assert 'data-chart="created_closed_per_day"' in page.text
+    download = client.get(
+        "/stats/response_and_solution_times.csv", query_string={**RANGE, "queue": known.queue.id}
+    )
+    assert download.mimetype == "text/csv"
+    assert "1st level,3,30.0,60.0,2,780.0,1440.0" in download.text
+    data = client.get("/stats/data.json", query_string={**RANGE, "queue": known.queue.id}).get_json()
+    assert data["created_closed_per_day"]["rows"] == [["2026-06-01", 3, 1], ["2026-06-02", 0, 1]]
+    assert client.get("/stats/nothing.csv").status_code == 404
+
+
+def test_bad_filters_are_field_errors_not_a_crash(client, login, known):
+    login("admin")
+    page = client.get("/stats", query_string={"start": "yesterday", "end": "2026-01-01"})
+    assert page.status_code == 422
+    assert "enter a date (YYYY-MM-DD)" in page.text
+    backwards = client.get("/stats", query_string={"start": "2026-06-02", "end": "2026-06-01"})
+    assert backwards.status_code == 422
+    assert "the end is before the start" in backwards.text
+
+
+def test_only_agents_with_the_stats_permission_read_statistics(client, login, session, agent):
+    login("alice")
+    assert client.get("/stats").status_code == 403
+    assert client.get("/stats/data.json").status_code == 403
+    assert client.get("/stats/backlog_age.csv").status_code == 403
+    group = Group(name="stats", comment="statistics")
+    session.add(group)
+    session.flush()
+    session.add(AgentGroupPermission(agent_id=agent("alice").id, group_id=group.id, permission="ro"))
+    session.flush()
+    session.expire_all()
+    assert client.get("/stats").status_code == 200
+
+
+def test_the_api_gives_the_same_figures(session, known, app, agent):
+    client = app.test_client()
+    token = agents.create_token(session, actor=SYSTEM, agent=agent("admin"), name="stats")
+    headers = {"Authorization": f"Bearer {token}"}
+    query = {**RANGE, "queue": known.queue.id}
+    one = client.get("/api/v1/stats/response_and_solution_times", headers=headers, query_string=query)
+    assert one.status_code == 200, one.text
+    assert one.get_json()["rows"] == [["1st level", 3, 30.0, 60.0, 2, 780.0, 1440.0]]
+    every = client.get("/api/v1/stats", headers=headers, query_string=query).get_json()
+    assert every["created_closed_per_day"]["rows"] == [["2026-06-01", 3, 1], ["2026-06-02", 0, 1]]
+    alice = agents.create_token(session, actor=SYSTEM, agent=agent("alice"), name="stats")
+    refused = client.get("/api/v1/stats", headers={"Authorization": f"Bearer {alice}"})
+    assert refused.status_code == 403
+    bad = client.get("/api/v1/stats", headers=headers, query_string={"start": "nope"})
+    assert bad.status_code == 422
