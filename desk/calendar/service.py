@@ -76,7 +76,9 @@ def _validated(
     return {
         "name": name,
         "time_zone": time_zone.strip(),
-        "week": json.dumps({day: format_hours(parsed_week[day]) for day in parsed_week}, sort_keys=True),
+        "week": json.dumps(
+            {day: format_hours(hours) for day, hours in parsed_week.items() if hours}, sort_keys=True
+        ),
         "country": country,
         "subdivision": subdivision,
         "extra_holidays": ",".join(sorted(day.isoformat() for day in holidays_days)),

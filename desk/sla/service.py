@@ -309,3 +309,40 @@ def next_event(due: DueTimes, notified: set[str]) -> datetime | None:
     """The earliest event not told yet."""
     times = [when for name, when in events(due) if name not in notified]
     return min(times) if times else None
+
+
+def assign_queues(session: Session, *, actor: Actor, level_id: int, queue_ids: Sequence[int]) -> list[str]:
+    """Make ``level_id`` the level of exactly these queues; returns the queue names."""
+    from desk.queue.models import Queue
+
+    require_admin(session, actor)
+    level = session.get(ServiceLevel, level_id)
+    if level is None:
+        raise NotFound(f"service level {level_id} does not exist")
+    wanted = set(queue_ids)
+    before: list[str] = []
+    after: list[str] = []
+    for queue in session.scalars(select(Queue).order_by(Queue.name)):
+        if queue.service_level_id == level.id:
+            before.append(queue.name)
+        if queue.id in wanted:
+            queue.service_level_id = level.id
+            after.append(queue.name)
+        elif queue.service_level_id == level.id:
+            queue.service_level_id = None
+    session.flush()
+    if before != after:
+        audit.record(
+            session,
+            actor=actor,
+            object_type="service_level",
+            object_id=level.id,
+            object_label=level.name,
+            action="assign_queues",
+            old={"queues": before},
+            new={"queues": after},
+        )
+        session.execute(
+            update(Ticket).values(escalation_computed_at=None).execution_options(synchronize_session=False)
+        )
+    return after
