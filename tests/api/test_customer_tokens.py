@@ -264,6 +264,7 @@ def test_he_opens_a_web_ticket_for_himself(john, world, customer, admin_api):
     assert created["customer_user_id"] == customer(JOHN).id
     assert created["customer_company_id"] == customer(JOHN).company_id
     assert "owner" not in created
+    assert "first_response_due" not in created  # escalation times are the agents' business
     assert admin_api.get(f"/tickets/{created['id']}").get_json()["owner"] is None
     listed = john.get(f"/tickets/{created['id']}/articles").get_json()
     assert [(a["channel"], a["sender_type"], a["is_visible_for_customer"]) for a in listed] == [

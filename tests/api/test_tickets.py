@@ -61,6 +61,17 @@ def test_get_by_id_and_by_number_with_etag(admin_api, new_ticket):
     assert_error(admin_api.get("/tickets/by-number/000"), 404)
 
 
+def test_the_escalation_due_times_are_in_the_ticket(admin_api, new_ticket, session):
+    ticket = new_ticket()
+    assert admin_api.get(f"/tickets/{ticket.id}").get_json()["first_response_due"] is None
+    ticket.first_response_due = ticket.created_at
+    session.flush()
+    body = admin_api.get(f"/tickets/{ticket.id}").get_json()
+    assert body["first_response_due"] is not None
+    assert body["first_response_due"][:19] == ticket.created_at.isoformat()[:19]
+    assert body["solution_due"] is None
+
+
 def test_an_agent_without_read_rights_gets_403_and_a_missing_ticket_404(api_as, new_ticket):
     finance = new_ticket("Finance")
     alice = api_as("alice")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from core.db import utcnow
 from desk.actor import SYSTEM
 from desk.article import service as articles
 from desk.article.service import AttachmentDraft
@@ -70,7 +72,20 @@ def test_escalation_due_times_are_shown_when_set(client, login, session):
     session.flush()
     login("secretary")
 
-    assert "First response due" in client.get(f"/tickets/{ticket.id}").text
+    html = client.get(f"/tickets/{ticket.id}").text
+    assert "First response due" in html
+    assert 'class="badge badge--breached">breached<' in html  # its time has passed
+
+
+def test_a_due_time_still_ahead_is_not_marked_breached(client, login, session):
+    ticket = ticket_titled(session, "I forgot my password")
+    ticket.solution_due = utcnow() + timedelta(days=2)
+    session.flush()
+    login("secretary")
+
+    html = client.get(f"/tickets/{ticket.id}").text
+    assert "Solution due" in html
+    assert "badge--breached" not in html
 
 
 def test_a_ticket_of_another_queue_is_refused(client, login, session):
