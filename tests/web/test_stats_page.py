@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from datetime import datetime
 
 import pytest
@@ -15,6 +17,12 @@ from desk.agent.models import AgentGroupPermission, Group
 from reports import figures
 from reports.export import to_csv
 from tests import stats_data
+
+
+def xlsx_sheet_names(data: bytes) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(data)) as xlsx:
+        return re.findall(r'<sheet name="([^"]+)"', xlsx.read("xl/workbook.xml").decode())
+
 
 RANGE = {"start": stats_data.DAY.isoformat(), "end": "2026-06-02"}
 
@@ -70,6 +78,14 @@ def test_the_page_and_the_csv_download_show_the_figures(client, login, session, 
     data = client.get("/stats/data.json", query_string={**RANGE, "queue": known.queue.id}).get_json()
     assert data["created_closed_per_day"]["rows"] == [["2026-06-01", 3, 1], ["2026-06-02", 0, 1]]
     assert client.get("/stats/nothing.csv").status_code == 404
+    workbook = client.get("/stats/statistics.xlsx", query_string={**RANGE, "queue": known.queue.id})
+    assert workbook.mimetype.endswith("spreadsheetml.sheet")
+    with zipfile.ZipFile(io.BytesIO(workbook.data)) as xlsx:
+        names = xlsx.namelist()
+        strings = xlsx.read("xl/sharedStrings.xml").decode()
+    assert sum(1 for n in names if n.startswith("xl/worksheets/sheet")) == len(data)
+    assert "response_and_solution_times" in xlsx_sheet_names(workbook.data)
+    assert "1st level" in strings
 
 
 def test_bad_filters_are_field_errors_not_a_crash(client, login, known):

@@ -13,7 +13,7 @@ from desk.permission import service as permissions
 from desk.queue import service as queue_service
 from engine import definitions
 from reports import access, figures
-from reports.export import to_csv
+from reports.export import to_csv, to_xlsx
 from reports.query import from_args
 from web.auth import login_required
 from web.auth.users import current_agent
@@ -96,6 +96,19 @@ def csv(name: str) -> ResponseReturnValue:
         to_csv(tables[name]),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="ticketflow-{name}.csv"'},
+    )
+
+
+@bp.get("/statistics.xlsx")
+@login_required
+def xlsx() -> ResponseReturnValue:
+    """Every figure as one workbook, a sheet each."""
+    session = get_db()
+    tables = figures.all_tables(session, _filters(), now=utcnow())
+    return Response(
+        to_xlsx(tables),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="ticketflow-statistics.xlsx"'},
     )
 
 
