@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 import desk.models  # noqa: F401  (fills Base.metadata)
 import engine.models  # noqa: F401
 import mail.models  # noqa: F401
+import reports.models  # noqa: F401
 from core.db import Base, make_engine
 
 config = context.config

@@ -63,6 +63,7 @@ def test_bootstrap_registers_models_jobs_listeners_and_operators_once(tmp_path):
         "engine.tasks.fire_due_timers",
         "flows.jobs.sweep_pending",
         "flows.jobs.sweep_escalations",
+        "reports.jobs.weekly_reports",
         "mail.tasks.sweep_outbox",
         "mail.tasks.sweep_raw_mails",
         "mail.tasks.fetch_mailboxes",

@@ -42,6 +42,7 @@ def _load_models() -> None:
     import desk.models  # noqa: F401
     import engine.models  # noqa: F401
     import mail.models  # noqa: F401
+    import reports.models  # noqa: F401
 
 
 def _register_jobs() -> None:
@@ -51,12 +52,16 @@ def _register_jobs() -> None:
     import engine.tasks  # noqa: F401
     import flows.jobs  # noqa: F401
     import mail.tasks  # noqa: F401
+    import reports.jobs  # noqa: F401
+    from flows import teams as _teams  # noqa: F401 (the temporary-membership expiry)
 
 
 def _install_listeners() -> None:
+    from engine.task_projection import install_listeners as install_task_projection
     from mail.tasks import install_listeners
 
     install_listeners()
+    install_task_projection()
 
 
 def _register_process_hooks() -> None:

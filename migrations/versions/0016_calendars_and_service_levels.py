@@ -6,7 +6,7 @@ Create Date: 2026-12-01 13:00:00.000000
 
 Business calendars (working week, time zone, public holidays by country and region, custom
 days) and service levels (first response, update and solution targets in working minutes)
-for escalations (issue 14).
+for escalations, and the weekly statistics mail's subscribers (issue 14).
 """
 
 from collections.abc import Sequence
@@ -93,10 +93,21 @@ def upgrade() -> None:
     op.add_column("ticket", sa.Column("escalation_notified", sa.Text(), nullable=False, server_default=""))
     op.add_column("ticket", sa.Column("escalation_computed_at", core.db.UTCDateTime(timezone=True)))
     op.create_index(op.f("ix_ticket_escalation_next_event_at"), "ticket", ["escalation_next_event_at"])
+    op.create_table(
+        "report_subscription",
+        sa.Column("agent_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_sent_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["agent_id"], ["agent.id"], name=op.f("fk_report_subscription_agent_id_agent")
+        ),
+        sa.PrimaryKeyConstraint("agent_id", name=op.f("pk_report_subscription")),
+    )
 
 
 def downgrade() -> None:
     """Drop the calendar and service-level tables."""
+    op.drop_table("report_subscription")
     op.drop_index(op.f("ix_ticket_escalation_next_event_at"), table_name="ticket")
     for column in (
         "escalation_computed_at",

@@ -6,9 +6,10 @@ import csv
 import io
 import re
 import zipfile
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from core.db import utcnow
 from desk.actor import SYSTEM
@@ -127,3 +128,46 @@ def test_the_api_gives_the_same_figures(session, known, app, agent):
     assert refused.status_code == 403
     bad = client.get("/api/v1/stats", headers=headers, query_string={"start": "nope"})
     assert bad.status_code == 422
+
+
+def test_the_weekly_mail_is_switched_on_in_the_page_and_sent_once_a_week(
+    client, login, session, agent, known
+):
+    from desk.outbox.models import OutboxMessage
+    from reports import weekly
+    from tests.web.conftest import csrf_token_in
+
+    login("admin")
+    page = client.get("/stats")
+    switched = client.post(
+        "/stats/subscription", data={"csrf_token": csrf_token_in(page.text), "weekly": "on"}
+    )
+    assert switched.status_code == 303
+    assert "You get these statistics by mail every week." in client.get("/stats").text
+    admin = agent("admin")
+    now = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)
+    subscriptions = [s for s in weekly.due(session, now=now) if s.agent_id == admin.id]
+    assert len(subscriptions) == 1
+    assert weekly.send(session, subscription=subscriptions[0], now=now)
+    mail = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_addr == admin.email).order_by(OutboxMessage.id.desc())
+    ).first()
+    assert mail is not None
+    assert mail.subject == "Weekly statistics 2026-05-27 – 2026-06-02"
+    assert "1st level | 3 | 30.0 | 60.0 | 2 | 780.0 | 1440.0" in mail.body_text
+    assert mail.from_addr != "helpdesk@ticketflow.local"
+    # Not again within the week; again a week later.
+    assert all(s.agent_id != admin.id for s in weekly.due(session, now=now + timedelta(days=6)))
+    assert any(s.agent_id == admin.id for s in weekly.due(session, now=now + timedelta(days=7)))
+    off = client.post("/stats/subscription", data={"csrf_token": csrf_token_in(client.get("/stats").text)})
+    assert off.status_code == 303
+    session.expire_all()
+    assert not weekly.is_subscribed(session, admin)
+
+
+def test_an_agent_without_the_stats_permission_cannot_subscribe(client, login):
+    from tests.web.conftest import csrf_token_in
+
+    login("alice")
+    token = csrf_token_in(client.get("/").text)
+    assert client.post("/stats/subscription", data={"csrf_token": token, "weekly": "on"}).status_code == 403

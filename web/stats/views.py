@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from desk.agent.models import Agent
 from desk.permission import service as permissions
 from desk.queue import service as queue_service
 from engine import definitions
-from reports import access, figures
+from reports import access, figures, weekly
 from reports.export import to_csv, to_xlsx
 from reports.query import from_args
 from web.auth import login_required
@@ -71,8 +71,23 @@ def index() -> ResponseReturnValue:
         processes=processes,
         agents=agents,
         query=request.query_string.decode("ascii", "replace"),
+        subscribed=weekly.is_subscribed(session, agent) if isinstance(agent, Agent) else False,
     )
     return page, status
+
+
+@bp.post("/subscription")
+@login_required
+def subscription() -> ResponseReturnValue:
+    """Switch the weekly statistics mail on or off for the signed-in agent."""
+    session = get_db()
+    if request.form.get("weekly") == "on":
+        weekly.subscribe(session, actor=current_agent())
+        flash("stats_subscribed", "success")
+    else:
+        weekly.unsubscribe(session, actor=current_agent())
+        flash("stats_unsubscribed", "success")
+    return redirect(url_for("stats.index"), code=303)
 
 
 @bp.get("/data.json")

@@ -1,0 +1,128 @@
+"""The weekly statistics mail: who gets it, and what it says.
+
+An agent who may read statistics subscribes (the statistics page has the switch, an
+administrator may subscribe others); the hourly job mails every subscriber whose last mail is
+a week old the figures of the last seven days, over the queues that agent may read, through
+the outbox like every other mail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core.errors import NotFound, ValidationError
+from desk.actor import Actor
+from desk.agent.models import Agent
+from desk.outbox import service as outbox
+from desk.permission import service as permissions
+from desk.queue.identity import desk_address
+from reports import access, figures
+from reports.models import ReportSubscription
+from reports.query import filters_from
+
+WEEK = timedelta(days=7)
+SHOWN = (
+    "created_closed_per_day",
+    "open_by_queue",
+    "response_and_solution_times",
+    "sla_breaches",
+    "process_steps",
+)
+
+
+def _target(session: Session, actor: Actor, agent_id: int | None) -> Agent:
+    if agent_id is None or (isinstance(actor, Agent) and actor.id == agent_id):
+        if not isinstance(actor, Agent):
+            raise NotFound("no such agent")
+        access.require_read(session, actor)
+        return actor
+    permissions.require_admin(session, actor)
+    agent = session.get(Agent, agent_id)
+    if agent is None:
+        raise NotFound(f"agent {agent_id} does not exist")
+    if not access.may_read(session, agent):
+        raise ValidationError("cannot subscribe", errors={"agent": ["this agent may not read statistics"]})
+    return agent
+
+
+def is_subscribed(session: Session, agent: Agent) -> bool:
+    """Whether ``agent`` gets the weekly mail."""
+    return session.get(ReportSubscription, agent.id) is not None
+
+
+def subscribe(session: Session, *, actor: Actor, agent_id: int | None = None) -> ReportSubscription:
+    """Subscribe the actor (or, for an administrator, another agent who may read statistics)."""
+    agent = _target(session, actor, agent_id)
+    found = session.get(ReportSubscription, agent.id)
+    if found is None:
+        found = ReportSubscription(agent_id=agent.id)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def unsubscribe(session: Session, *, actor: Actor, agent_id: int | None = None) -> None:
+    """Stop the weekly mail."""
+    agent = _target(session, actor, agent_id)
+    found = session.get(ReportSubscription, agent.id)
+    if found is not None:
+        session.delete(found)
+        session.flush()
+
+
+def due(session: Session, *, now: datetime) -> Sequence[ReportSubscription]:
+    """Subscriptions whose last mail is at least a week old (or never sent)."""
+    return session.scalars(
+        select(ReportSubscription)
+        .where(or_(ReportSubscription.last_sent_at.is_(None), ReportSubscription.last_sent_at <= now - WEEK))
+        .order_by(ReportSubscription.agent_id)
+    ).all()
+
+
+def compose(tables: Sequence[figures.Table], *, start: str, end: str) -> str:
+    """The mail's text: each figure as a small fixed-width table."""
+    lines = [f"Ticketflow statistics from {start} to {end}.", ""]
+    for table in tables:
+        if table.name not in SHOWN:
+            continue
+        lines.append(table.name.replace("_", " ").capitalize())
+        lines.append("  " + " | ".join(table.columns))
+        for row in table.rows[:20] or [("no data",)]:
+            lines.append("  " + " | ".join("–" if v is None else str(v) for v in row))
+        lines.append("")
+    lines.append("The full figures, charts and CSV files are on the statistics page.")
+    return "\n".join(lines)
+
+
+def send(session: Session, *, subscription: ReportSubscription, now: datetime) -> bool:
+    """Mail one subscriber's report; False (and the subscription kept) when it cannot go."""
+    agent = session.get(Agent, subscription.agent_id)
+    sender = desk_address(session)
+    if agent is None or not agent.active or not agent.email or sender is None:
+        return False
+    if not access.may_read(session, agent):
+        return False
+    chosen = filters_from(session, actor=agent, today=now.date() - timedelta(days=1))
+    chosen = figures.Filters(
+        start=now.date() - timedelta(days=7),
+        end=now.date() - timedelta(days=1),
+        queue_ids=chosen.queue_ids,
+    )
+    tables = figures.all_tables(session, chosen, now=now)
+    outbox.queue_mail(
+        session,
+        ticket=None,
+        article=None,
+        from_addr=sender,
+        to_addr=agent.email,
+        subject=f"Weekly statistics {chosen.start.isoformat()} – {chosen.end.isoformat()}",
+        body_text=compose(tables, start=chosen.start.isoformat(), end=chosen.end.isoformat()),
+        auto_submitted="auto-generated",
+    )
+    subscription.last_sent_at = now
+    session.flush()
+    return True
