@@ -181,7 +181,8 @@ def update_calendar(
 
 def get_calendar(session: Session, calendar_id: int) -> BusinessCalendar:
     """One calendar by id."""
-    calendar = session.get(BusinessCalendar, calendar_id)
+    # Ids are 32-bit in the database: a bigger number names nothing (and must not reach it).
+    calendar = session.get(BusinessCalendar, calendar_id) if 0 < calendar_id < 2**31 else None
     if calendar is None:
         raise NotFound(f"calendar {calendar_id} does not exist")
     return calendar

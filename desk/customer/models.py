@@ -1,13 +1,16 @@
-"""CustomerCompany and CustomerUser."""
+"""CustomerCompany, CustomerUser and CustomerImport (an uploaded CSV file of customer users)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
+
+# The languages customers are written to in (the texts' per-language variants).
+LANGUAGES = ("en", "de", "ru", "hu")
 
 
 class CustomerCompany(Base):
@@ -23,6 +26,8 @@ class CustomerCompany(Base):
     city: Mapped[str] = mapped_column(String(200), default="")
     country: Mapped[str] = mapped_column(String(200), default="")
     comment: Mapped[str] = mapped_column(Text, default="")
+    # The company's contracted service level: its tickets follow it before the queue's.
+    service_level_id: Mapped[int | None] = mapped_column(ForeignKey("service_level.id"))
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -54,3 +59,32 @@ class CustomerUser(Base):
 
     def __repr__(self) -> str:
         return f"<CustomerUser {self.login}>"
+
+
+class CustomerImport(Base):
+    """A CSV file of customer users, kept on the server between its preview and its import.
+
+    The browser is given only the id: what is imported is what was previewed, whatever the
+    client sends later.  ``status`` is ``uploaded`` until the import ran, then ``imported``
+    with the counts and the per-row report (JSON); the file's bytes are dropped then, since
+    the customers now live in their own rows.
+    """
+
+    __tablename__ = "customer_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(400))
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    # What the administrator chose: "auto" or a codec / delimiter.
+    encoding: Mapped[str] = mapped_column(String(20), default="auto")
+    delimiter: Mapped[str] = mapped_column(String(10), default="auto")
+    status: Mapped[str] = mapped_column(String(20), default="uploaded")
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    imported_count: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    companies_created: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[str] = mapped_column(Text, default="[]")

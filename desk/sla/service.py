@@ -1,6 +1,7 @@
 """Service levels: administration, and the due times of a ticket.
 
-Which level applies: the ticket's own (``ticket.service_level_id``), else its queue's; a
+Which level applies: the ticket's own (``ticket.service_level_id``), else its customer
+company's (the contracted level), else its queue's; a
 queue without a level but with minute targets counts them round the clock.  Due times follow
 :mod:`desk.sla.due` from the ticket's articles: the first response is the first article an
 agent made visible to the customer, an update is owed while the customer's newest message is
@@ -156,7 +157,7 @@ def update_level(
 ) -> ServiceLevel:
     """Change a level; running tickets get new due times at their next refresh."""
     require_admin(session, actor)
-    level = session.get(ServiceLevel, level_id)
+    level = get_level(session, level_id)
     if level is None:
         raise NotFound(f"service level {level_id} does not exist")
     name = _check(
@@ -192,6 +193,11 @@ def update_level(
     return level
 
 
+def get_level(session: Session, level_id: int) -> ServiceLevel | None:
+    """One level by id (None for an id that names nothing, also one beyond 32 bits)."""
+    return session.get(ServiceLevel, level_id) if 0 < level_id < 2**31 else None
+
+
 def list_levels(session: Session) -> Sequence[ServiceLevel]:
     """Every valid level by name."""
     return session.scalars(
@@ -201,7 +207,12 @@ def list_levels(session: Session) -> Sequence[ServiceLevel]:
 
 def applied(session: Session, ticket: Ticket) -> Applied | None:
     """What applies to ``ticket``: its level, its queue's level, or its queue's minutes."""
-    level_id = ticket.service_level_id or ticket.queue.service_level_id
+    company = ticket.customer_company
+    level_id = (
+        ticket.service_level_id
+        or (company.service_level_id if company is not None else None)
+        or ticket.queue.service_level_id
+    )
     level = session.get(ServiceLevel, level_id) if level_id is not None else None
     if level is not None and level.valid:
         calendar = level.calendar.working_calendar() if level.calendar is not None else ALWAYS
@@ -316,7 +327,7 @@ def assign_queues(session: Session, *, actor: Actor, level_id: int, queue_ids: S
     from desk.queue.models import Queue
 
     require_admin(session, actor)
-    level = session.get(ServiceLevel, level_id)
+    level = get_level(session, level_id)
     if level is None:
         raise NotFound(f"service level {level_id} does not exist")
     wanted = set(queue_ids)

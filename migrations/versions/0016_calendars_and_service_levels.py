@@ -67,6 +67,14 @@ def upgrade() -> None:
         batch.create_foreign_key(
             op.f("fk_queue_service_level_id_service_level"), "service_level", ["service_level_id"], ["id"]
         )
+    with op.batch_alter_table("customer_company") as batch:
+        batch.add_column(sa.Column("service_level_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            op.f("fk_customer_company_service_level_id_service_level"),
+            "service_level",
+            ["service_level_id"],
+            ["id"],
+        )
     # The ticket table is guarded by triggers: plain ADD COLUMNs (no table rebuild on SQLite,
     # which would drop them).
     if op.get_bind().dialect.name == "sqlite":
@@ -120,6 +128,9 @@ def downgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint(op.f("fk_ticket_service_level_id_service_level"), "ticket", type_="foreignkey")
     op.drop_column("ticket", "service_level_id")
+    with op.batch_alter_table("customer_company") as batch:
+        batch.drop_constraint(op.f("fk_customer_company_service_level_id_service_level"), type_="foreignkey")
+        batch.drop_column("service_level_id")
     with op.batch_alter_table("queue") as batch:
         batch.drop_constraint(op.f("fk_queue_service_level_id_service_level"), type_="foreignkey")
         batch.drop_column("service_level_id")

@@ -253,3 +253,15 @@ def test_a_breach_moves_the_ticket_to_second_level_through_its_process(
     ).all()
     assert open_names == ["Escalated: answer now"]
     assert "EscalationResponseTimeStart" in history_types(session, ticket)
+
+
+def test_a_companys_contracted_level_wins_over_the_queues(session, agent, queue, customer, level):
+    platinum = sla.create_level(session, actor=agent("admin"), name="Platinum", first_response_minutes=15)
+    john = customer("john.doe@acme.example")
+    assert john.company is not None
+    john.company.service_level_id = platinum.id
+    session.flush()
+    ticket = new_ticket(session, queue, customer)
+    escalation.refresh(session, ticket_id=ticket.id, now=utcnow())
+    assert ticket.first_response_due == ticket.created_at + timedelta(minutes=15)
+    assert ticket.solution_due is None  # Platinum sets no solution target

@@ -113,3 +113,9 @@ def test_non_administrators_get_403(client, login):
     login("alice")
     for url in ("/admin/calendars", "/admin/service-levels"):
         assert client.get(url).status_code == 403
+
+
+def test_ids_beyond_32_bits_are_404_not_a_server_error(client, login):
+    login("admin")
+    for url in ("/admin/calendars/2147483648", "/admin/service-levels/2147483648", "/admin/calendars/999999"):
+        assert client.get(url).status_code == 404

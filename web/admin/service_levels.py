@@ -172,7 +172,7 @@ def service_level_edit(level_id: int) -> ResponseReturnValue:
     """Change a level's targets and calendar, and which queues use it."""
     session = get_db()
     actor = admin_actor()
-    level = session.get(ServiceLevel, level_id)
+    level = sla.get_level(session, level_id)
     if level is None:
         raise NotFound(f"service level {level_id} does not exist")
     queues = queue_service.list_queues(session)
