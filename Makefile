@@ -9,7 +9,7 @@ ASSETS := web/static/vendor/.built
 # Two cores here; database-bound tests overlap well with three workers.
 PYTEST_WORKERS ?= 3
 
-.PHONY: demo test lint typecheck pytest assets install clean bench translations
+.PHONY: demo test lint typecheck pytest assets install clean bench bench-peers translations
 CATALOGS := $(wildcard web/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
@@ -38,6 +38,8 @@ $(ASSETS): package.json package-lock.json
 	mkdir -p web/static/vendor/bpmn-js
 	cp node_modules/bpmn-js/dist/bpmn-viewer.production.min.js web/static/vendor/bpmn-js/
 	cp node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css web/static/vendor/bpmn-js/
+	# Chart.js draws the statistics page's charts (a canvas each; no inline script or style).
+	cp node_modules/chart.js/dist/chart.umd.min.js web/static/vendor/chart.umd.min.js
 	touch $@
 
 demo: $(STAMP) $(ASSETS) $(COMPILED)
@@ -56,8 +58,15 @@ pytest: $(STAMP) $(ASSETS) $(COMPILED)
 
 test: lint typecheck pytest
 
+# Benchmarks (never part of `make test`): SIZE=small (minutes), medium or full (100k tickets,
+# about an hour); reports in var/bench/, figures in docs/performance.md.
+SIZE ?= small
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.all --size $(SIZE)
+
+# The same mail workload against Request Tracker 5 from Debian (installs it: root, apt).
+bench-peers: $(STAMP)
+	$(BIN)/python -m bench.peers
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor var .pytest_cache .mypy_cache .ruff_cache

@@ -47,6 +47,12 @@ class Settings:
     # The largest inbound mail (SMTP announces it as SIZE and refuses more with 552; the pipe
     # and IMAP refuse it too): attachments grow by a third in base64.
     max_mail_bytes: int = 50 * 1024 * 1024
+    # The address a queue sends from when neither it nor a parent has one
+    # (TICKETFLOW_DEFAULT_SENDER); unset, the desk's first system address.
+    default_sender: str | None = None
+    # Wall-clock time one process advance may run engine steps before it is stopped as a
+    # loop (TICKETFLOW_ENGINE_BUDGET_MS), beside the step cap of engine.runtime.
+    engine_budget_ms: int = 10_000
 
     @property
     def outbox_dir(self) -> Path:
@@ -115,6 +121,8 @@ class Settings:
             max_mail_bytes=_positive(
                 get("MAX_MAIL_BYTES", str(50 * 1024 * 1024)), "TICKETFLOW_MAX_MAIL_BYTES"
             ),
+            default_sender=(get("DEFAULT_SENDER") or "").strip().lower() or None,
+            engine_budget_ms=_positive(get("ENGINE_BUDGET_MS", "10000"), "TICKETFLOW_ENGINE_BUDGET_MS"),
         )
 
 

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 
-# A valid hash of a random password: verifying against it when the login does not exist
-# costs the same time as a real check, so response time does not reveal valid logins.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+@cache
+def _dummy_hash() -> str:
+    """A valid hash of a random password: verifying against it when the login does not exist
+    costs the same time as a real check, so response time does not reveal valid logins.
+
+    Made on first use, not at import: an argon2 hash takes tens of milliseconds, and most
+    processes that import this module (the pipe, the worker) never check a password.
+    """
+    return _hasher.hash(secrets.token_hex(16))
 
 
 def hash_password(password: str) -> str:
@@ -23,7 +31,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; safe to call with ``None`` (unknown user)."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -14,16 +14,29 @@ from desk.agent.models import (
 from desk.article.models import Article, Attachment
 from desk.audit.models import AuditEntry
 from desk.blob.models import Blob
-from desk.customer.models import CustomerCompany, CustomerUser
+from desk.calendar.models import BusinessCalendar
+from desk.customer.models import CustomerCompany, CustomerImport, CustomerUser
 from desk.history.models import History
 from desk.outbox.models import OutboxMessage
+from desk.portal.models import CustomerSession, SignInLink
+from desk.problem.models import ProblemMessage, ProblemRecipient
 from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
-from desk.template.models import AutoResponse, Salutation, Signature, StandardAttachment, StandardTemplate
-from desk.ticket.models import State, Ticket, TicketLink, TicketNumberCounter, TicketType
+from desk.sla.models import ServiceLevel
+from desk.team.models import AgentAvailability, TemporaryMembership
+from desk.template.models import (
+    AutoResponse,
+    Salutation,
+    Signature,
+    StandardAttachment,
+    StandardTemplate,
+    TextVariant,
+)
+from desk.ticket.models import State, Ticket, TicketLink, TicketNumberCounter, TicketPriority, TicketType
 
 __all__ = [
     "Agent",
+    "AgentAvailability",
     "AgentGroupPermission",
     "AgentRole",
     "AgentSession",
@@ -33,24 +46,34 @@ __all__ = [
     "AuditEntry",
     "AutoResponse",
     "Blob",
+    "BusinessCalendar",
     "CustomerCompany",
+    "CustomerImport",
+    "CustomerSession",
     "CustomerUser",
     "Group",
     "History",
     "LoginLimitCounter",
     "OutboxMessage",
+    "ProblemMessage",
+    "ProblemRecipient",
     "Queue",
     "RawMail",
     "Role",
     "RoleGroupPermission",
     "Salutation",
+    "ServiceLevel",
+    "SignInLink",
     "Signature",
     "StandardAttachment",
     "StandardTemplate",
     "State",
+    "TemporaryMembership",
+    "TextVariant",
     "Ticket",
     "TicketLink",
     "TicketNumberCounter",
+    "TicketPriority",
     "TicketType",
 ]
 

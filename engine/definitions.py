@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, event, func, select
+from sqlalchemy.orm import Session, defer
 
 from core.errors import NotFound, PermissionDenied
 from desk.actor import Actor
@@ -42,14 +42,57 @@ def require_designer(session: Session, actor: Actor) -> None:
     raise PermissionDenied("deploying processes needs rw on the admin or designer group")
 
 
+# session.info key: process id → its newest version, for the current transaction (held here,
+# as the session's identity map holds its objects only weakly).
+_LATEST_KEY = "engine.latest_versions"
+
+
 def latest_version(session: Session, process_id: str) -> ProcessVersion | None:
-    """The newest version of ``process_id``."""
-    return session.scalar(
-        select(ProcessVersion)
-        .where(ProcessVersion.process_id == process_id)
-        .order_by(ProcessVersion.version.desc())
-        .limit(1)
-    )
+    """The newest version of ``process_id``.
+
+    Starting a ticket's process asks this for the queue's process, the default, the process
+    itself and every process it calls; the first question of a transaction loads the newest
+    version of every process in one statement (a help desk has tens of processes; their XML
+    is left in the database until a spec has to be parsed), the others are answered from
+    that.  A version flushed in the session, and the end of the transaction, drop the memo.
+    """
+    memo: dict[str, ProcessVersion] | None = session.info.get(_LATEST_KEY)
+    if memo is not None and any(version not in session for version in memo.values()):
+        memo = None  # expunged meanwhile: ask again
+    if memo is None:
+        newest = (
+            select(ProcessVersion.process_id, func.max(ProcessVersion.version).label("version"))
+            .group_by(ProcessVersion.process_id)
+            .subquery()
+        )
+        rows = session.scalars(
+            select(ProcessVersion)
+            .join(
+                newest,
+                and_(
+                    ProcessVersion.process_id == newest.c.process_id,
+                    ProcessVersion.version == newest.c.version,
+                ),
+            )
+            .options(defer(ProcessVersion.bpmn_xml))
+        ).all()
+        memo = {version.process_id: version for version in rows}
+        session.info[_LATEST_KEY] = memo
+    return memo.get(process_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_on_new_versions(session: Session, _context: Any) -> None:
+    if _LATEST_KEY in session.info and any(
+        isinstance(obj, ProcessVersion) for obj in (*session.new, *session.dirty, *session.deleted)
+    ):
+        del session.info[_LATEST_KEY]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session: Session, _transaction: Any) -> None:
+    # Commit or rollback (of a savepoint, too): a version deployed meanwhile counts again.
+    session.info.pop(_LATEST_KEY, None)
 
 
 def list_versions(session: Session, process_id: str | None = None) -> Sequence[ProcessVersion]:

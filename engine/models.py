@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
@@ -76,6 +76,15 @@ class HumanTask(Base):
     __table_args__ = (
         UniqueConstraint("instance_id", "task_guid", name="uq_human_task_guid"),
         CheckConstraint("state IN ('open', 'completed', 'cancelled')", name="task_state"),
+        # The inbox's order over open tasks: a page is read off this index and the walk stops.
+        Index(
+            "ix_human_task_inbox",
+            "escalation_due",
+            "created_at",
+            "id",
+            postgresql_where=text("state = 'open'"),
+            sqlite_where=text("state = 'open'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,6 +113,11 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Copies of the ticket's queue and escalation time (engine.task_projection keeps them in
+    # step), so the inbox filters and sorts on this table alone.  A copy, not a foreign key:
+    # the ticket's queue_id is the reference.
+    ticket_queue_id: Mapped[int | None] = mapped_column(Integer)
+    escalation_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped by every claim, release and completion: these are conditional updates on it,
     # so of two agents racing for one task exactly one wins.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

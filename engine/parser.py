@@ -26,6 +26,10 @@ from engine import expressions, iso_timers, registry
 from engine.errors import ProcessValidationError, UnsafeExpression
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+# Flow elements (tasks, events, gateways, flows, lanes …) one process may hold.  The default
+# ticket handling has under a hundred; SpiffWorkflow builds and predicts specs recursively
+# along the flows, so thousands of them end in a RecursionError instead of a message.
+MAX_ELEMENTS_PER_PROCESS = 2000
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 _EXPRESSION_TAGS = {
@@ -107,11 +111,16 @@ def parse_document(
     """Validate ``xml`` completely; raise :class:`ProcessValidationError` listing every problem."""
     root = load_xml(xml)
     forms = forms or {}
+    too_large = _check_size(root)
+    if too_large:
+        raise ProcessValidationError(too_large)
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(root, filename)
     except ValidationException as exc:
         raise ProcessValidationError([_describe(exc)]) from None
+    except RecursionError:
+        raise ProcessValidationError([TOO_DEEP]) from None
     except (SpiffWorkflowException, etree.LxmlError, ValueError, KeyError) as exc:
         raise ProcessValidationError([f"the document cannot be read: {exc}"]) from None
 
@@ -135,13 +144,7 @@ def parse_document(
     if cycle:
         # SpiffWorkflow would start a new level on every call, without end.
         problems.append(f"processes call themselves: {' → '.join(cycle)}")
-    for pid in process_ids:
-        try:
-            parser.get_spec(pid)
-        except ValidationException as exc:
-            problems.append(_describe(exc))
-        except (SpiffWorkflowException, ValueError, KeyError, TypeError, AttributeError) as exc:
-            problems.append(f"process {pid}: {exc}")
+    problems.extend(p for pid in process_ids if (p := _spec_problem(parser, pid)))
 
     problems.extend(_check_elements(root))
     forms_used, form_problems = _check_forms(root, forms)
@@ -151,6 +154,59 @@ def parse_document(
     return ParsedDocument(
         parser=parser, process_ids=process_ids, names=names, calls=calls, forms_used=forms_used
     )
+
+
+def _spec_problem(parser: SpiffBpmnParser, pid: str) -> str | None:
+    """Why the spec of ``pid`` cannot be built, or None."""
+    try:
+        parser.get_spec(pid)
+    except RecursionError:
+        return f"process {pid}: {TOO_DEEP}"
+    except ValidationException as exc:
+        return f"process {pid}: {TOO_DEEP}" if _is_recursion(exc) else _describe(exc)
+    except (SpiffWorkflowException, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return f"process {pid}: {exc}"
+    return None
+
+
+TOO_DEEP = (
+    "the flow is too long to follow: SpiffWorkflow reads a process step by step along its "
+    "flows and gives up after a few hundred steps in a row; split it into sub-processes or "
+    "call activities"
+)
+
+
+def _check_size(root: Any) -> list[str]:
+    """Refuse processes with more than :data:`MAX_ELEMENTS_PER_PROCESS` flow elements."""
+    problems: list[str] = []
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        count = sum(
+            1
+            for element in process.iter()
+            if isinstance(element.tag, str)
+            and element is not process
+            and element.get("id")
+            and etree.QName(element).namespace == BPMN_NS
+        )
+        if count > MAX_ELEMENTS_PER_PROCESS:
+            problems.append(
+                f"process {process.get('id', '?')} has {count} elements; at most "
+                f"{MAX_ELEMENTS_PER_PROCESS} are allowed per process (split it into call activities)"
+            )
+    return problems
+
+
+def _is_recursion(exc: BaseException) -> bool:
+    # SpiffWorkflow wraps the RecursionError of its recursive spec building in its own
+    # exception (text and context only).
+    current: BaseException | None = exc
+    for _ in range(10):
+        if current is None:
+            return False
+        if isinstance(current, RecursionError) or "RecursionError" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def find_call_cycle(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,8 +26,9 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
+from core.config import get_settings
 from core.db import utcnow
 from core.errors import NotFound, PermissionDenied, TicketflowError, ValidationError
 from desk.actor import Actor, SystemActor, actor_label
@@ -36,7 +38,7 @@ from desk.permission import service as permissions
 from desk.ticket import service as tickets
 from desk.ticket.errors import TicketLocked
 from desk.ticket.models import Ticket
-from engine import definitions, registry, serialization
+from engine import compaction, definitions, registry, serialization, task_projection
 from engine.errors import ProcessError, TaskAlreadyDone, TaskChanged, TaskClaimed
 from engine.forms import validate_form
 from engine.models import HumanTask, ProcessInstance, ProcessMessage
@@ -50,6 +52,8 @@ COMPLETED_BY = registry.COMPLETED_BY
 TIMER_POLL = timedelta(minutes=1)
 # Engine tasks one advance may run: a loop without a wait state must not hang a worker.
 MAX_ENGINE_STEPS = 10000
+# How often a long advance compacts the task tree (engine.compaction).
+COMPACT_EVERY_STEPS = 100
 # Errors SpiffWorkflow raises unwrapped when process data does not fit (e.g. a multi-instance
 # task whose input collection is missing raises TypeError).
 _DATA_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, ArithmeticError)
@@ -352,6 +356,21 @@ def instances_of(session: Session, *, ticket: Ticket) -> list[ProcessInstance]:
     )
 
 
+def newest_instance(session: Session, *, ticket: Ticket) -> ProcessInstance | None:
+    """The ticket's newest process instance, without reading its stored workflow.
+
+    The ticket view shows only its name, version and forms; the workflow JSON is the large
+    column, loaded on first use if a caller needs it after all.
+    """
+    return session.scalars(
+        select(ProcessInstance)
+        .where(ProcessInstance.ticket_id == ticket.id)
+        .options(defer(ProcessInstance.workflow_json))
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
+    ).first()
+
+
 # --- internals -------------------------------------------------------------------------
 
 
@@ -455,8 +474,11 @@ def _engine(session: Session, instance: ProcessInstance, ticket: Ticket) -> Tick
 
 
 def engine_steps(workflow: BpmnWorkflow) -> None:
-    """``do_engine_steps``, refusing to run more than :data:`MAX_ENGINE_STEPS` tasks."""
+    """``do_engine_steps``, refusing to run more than :data:`MAX_ENGINE_STEPS` tasks or for
+    longer than the budget (``TICKETFLOW_ENGINE_BUDGET_MS``)."""
     steps = 0
+    budget_ms = get_settings().engine_budget_ms
+    deadline = time.perf_counter() + budget_ms / 1000
 
     def count(task: Any) -> None:
         nonlocal steps
@@ -465,8 +487,17 @@ def engine_steps(workflow: BpmnWorkflow) -> None:
             raise ProcessError(
                 f"the process ran {MAX_ENGINE_STEPS} steps without waiting for anyone; it loops"
             )
+        if time.perf_counter() > deadline:
+            raise ProcessError(
+                f"the process ran for more than {budget_ms} ms without waiting for anyone; it was stopped"
+            )
+        if steps % COMPACT_EVERY_STEPS == 0:
+            # A loop without a wait state deepens the tree within this one advance: keep it
+            # shallow, or SpiffWorkflow stops seeing the loop's next step and calls it done.
+            compaction.compact(workflow)
 
     workflow.do_engine_steps(will_complete_task=count)
+    compaction.compact(workflow)
 
 
 def run_step(step: Any) -> None:
@@ -489,6 +520,11 @@ def run_step(step: Any) -> None:
         if cause is not None:
             raise ProcessError(f"{_task_label(exc)}{cause.message}") from None
         raise ProcessError(f"{_task_label(exc)}{exc}") from None
+    except RecursionError:
+        # SpiffWorkflow walks flows and task trees recursively; never show the raw error.
+        raise ProcessError(
+            "the process is too deeply nested or chained for the engine to follow; it was stopped"
+        ) from None
     except _DATA_ERRORS as exc:
         log.warning("process step failed inside SpiffWorkflow", exc_info=True)
         raise ProcessError(f"the process cannot go on: {type(exc).__name__}: {exc}") from exc
@@ -521,9 +557,18 @@ def _task_label(exc: SpiffWorkflowException) -> str:
 
 
 def _save(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, ticket: Ticket) -> None:
+    completed = workflow.is_completed()
+    if completed and (left := compaction.unfinished_work(workflow)):
+        # SpiffWorkflow's iterator missed work (a task tree too deep for it): never call such
+        # an instance completed, its ticket would lose its process without a word.
+        names = sorted({t.task_spec.bpmn_name or t.task_spec.bpmn_id or t.task_spec.name for t in left})
+        raise ProcessError(
+            "the process reported itself finished with steps still open "
+            f"({', '.join(map(str, names[:5]))}); it was stopped instead"
+        )
     instance.workflow_json = serialization.dumps(workflow)
     instance.serializer_version = serialization.SERIALIZER_VERSION
-    instance.status = "completed" if workflow.is_completed() else "running"
+    instance.status = "completed" if completed else "running"
     timers, messages = _waits(workflow)
     instance.next_timer_due = min(timers) if timers else None
     instance.waiting_messages = sorted(messages)
@@ -587,6 +632,9 @@ def _waits(workflow: BpmnWorkflow) -> tuple[list[datetime], set[str]]:
 
 def _due(task: Any) -> datetime:
     value = task.internal_data.get("event_value")
+    if isinstance(value, dict) and value.get("cycles") != 0:
+        # A timer cycle keeps its next firing time inside a dict (cycles left, next, duration).
+        value = value.get("next")
     try:
         return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else utcnow() + TIMER_POLL
     except ValueError:
@@ -648,6 +696,9 @@ def _rebuild_tasks(
                 follows_ticket_queue=candidates.follows_ticket_queue,
                 form=properties.get("formJsonSchemaFilename"),
                 ui_form=properties.get("formUiSchemaFilename"),
+                # What the inbox filters and sorts by (engine.task_projection).
+                ticket_queue_id=task_projection.queue_of(ticket),
+                escalation_due=task_projection.escalation_of(ticket),
             )
         )
     session.flush()

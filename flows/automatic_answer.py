@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.config import get_settings
 from core.db import utcnow
 from desk.actor import SYSTEM
 from desk.article import reply as mail
@@ -24,6 +25,7 @@ from desk.history import service as history
 from desk.outbox.models import OutboxMessage
 from desk.queue.models import Queue
 from desk.template import service as templates
+from desk.template import variants
 from desk.template.models import AutoResponse
 from desk.ticket.models import Ticket
 
@@ -45,7 +47,8 @@ class AnswerTo:
 def answer(session: Session, *, ticket: Ticket, kind: str, to: AnswerTo | None = None) -> Article | None:
     """Send the queue's automatic answer of ``kind`` (none configured: nothing happens).
 
-    Without ``to`` it goes to the ticket's customer.  A refused answer is noted in the
+    Without ``to`` it goes to the ticket's customer, in the customer's language when the
+    answer has a variant in it, from the queue's display name and address.  A refused answer is noted in the
     ticket's history with the reason, so nobody wonders why the customer got none.
     """
     response = session.scalar(
@@ -77,7 +80,17 @@ def answer(session: Session, *, ticket: Ticket, kind: str, to: AnswerTo | None =
         )
         return None
     context = templates.template_context(ticket, None)
-    subject = " ".join(templates.render(response.subject, context).split())
+    # In the customer's language when the answer has a variant in it (else the default).
+    customer = ticket.customer_user
+    wording = variants.pick(
+        session,
+        owner_type="auto_response",
+        owner_id=response.id,
+        language=customer.language if customer else None,
+        text=response.text,
+        subject=response.subject,
+    )
+    subject = " ".join(templates.render(wording.subject or response.subject, context).split())
     if ticket.number not in subject:
         subject = mail.reply_subject(ticket, subject)
     return mail.mail_article(
@@ -86,7 +99,7 @@ def answer(session: Session, *, ticket: Ticket, kind: str, to: AnswerTo | None =
         ticket=ticket,
         to_addr=to.recipient,
         subject=subject,
-        body_text=templates.render(response.text, context),
+        body_text=templates.render(wording.text, context),
         visible_for_customer=True,
         in_reply_to=to.in_reply_to,
         references=to.references,
@@ -95,7 +108,9 @@ def answer(session: Session, *, ticket: Ticket, kind: str, to: AnswerTo | None =
 
 
 def is_own_address(session: Session, address: str) -> bool:
-    """True for the system addresses of our queues (never answer ourselves)."""
+    """True for the system addresses of our queues and the default sender (never answer ourselves)."""
+    if address.lower() == (get_settings().default_sender or ""):
+        return True
     found = session.scalar(select(Queue.id).where(func.lower(Queue.system_address) == address.lower()))
     return found is not None
 

@@ -76,11 +76,18 @@ def open_ticket(
 def start_default_process(
     session: Session, *, ticket: Ticket, first_article: Article | None = None
 ) -> ProcessInstance | None:
-    """Start ``ticket_handling`` for ``ticket`` as the system, when it is deployed."""
-    if definitions.latest_version(session, runtime.DEFAULT_PROCESS) is None:
+    """Start the queue's process for ``ticket`` as the system, when it is deployed.
+
+    The queue names its process (``Queue.process_id``, newest version); a queue that names
+    none, or one whose process is not deployed (any more), starts ``ticket_handling``.
+    """
+    process_id = ticket.queue.process_id
+    if not process_id or definitions.latest_version(session, process_id) is None:
+        process_id = runtime.DEFAULT_PROCESS
+    if definitions.latest_version(session, process_id) is None:
         return None
     data = {"first_article_id": first_article.id} if first_article is not None else {}
-    return start_process(session, actor=SYSTEM, ticket=ticket, data=data)
+    return start_process(session, actor=SYSTEM, ticket=ticket, process_id=process_id, data=data)
 
 
 def start_process(

@@ -15,6 +15,7 @@ from desk.actor import Actor
 from desk.article import reply as mail
 from desk.article.models import Article
 from desk.article.service import AttachmentDraft
+from desk.template import service as templates
 from desk.ticket import service as tickets
 from desk.ticket import states
 from desk.ticket.models import Ticket
@@ -28,10 +29,18 @@ def reply(
     body_text: str,
     subject: str = "",
     attachments: Sequence[AttachmentDraft] = (),
+    template_id: int | None = None,
 ) -> Article:
-    """Send the answer; returns the new customer-visible e-mail article."""
+    """Send the answer; returns the new customer-visible e-mail article.
+
+    ``template_id`` names the standard template the answer was written from: its files go
+    along (only a valid template offered in the ticket's queue).
+    """
+    files = list(attachments)
+    if template_id is not None:
+        files += templates.attachment_drafts(session, ticket=ticket, template_id=template_id)
     article = mail.send_reply(
-        session, actor=actor, ticket=ticket, body_text=body_text, subject=subject, attachments=attachments
+        session, actor=actor, ticket=ticket, body_text=body_text, subject=subject, attachments=files
     )
     if ticket.state.type == "new":
         tickets.set_state(

@@ -13,7 +13,7 @@ NEW_TICKET_TEXT = """Dear {{ customer.first_name or 'customer' }} {{ customer.la
 thank you for your message. We have opened ticket {{ ticket.number }} for it and will
 answer as soon as we can. Please keep the ticket number in the subject when you write again.
 
-Your {{ queue.name }} team
+Your {{ queue.display_name }} team
 """
 
 REJECT_TEXT = """Dear {{ customer.first_name or 'customer' }},

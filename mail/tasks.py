@@ -139,9 +139,11 @@ def deliver_outbox_job(outbox_id: int) -> None:
 @periodic(every_seconds=15)
 def sweep_outbox() -> None:
     """Send every queued outbox row whose next attempt is due (retries, lost jobs)."""
-    sender = sender_for(get_settings())
     with session_scope() as session:
         ids = due_ids(session, now=utcnow())
+    if not ids:
+        return  # no sender needed: an OAuth2 relay's token endpoint is asked only for real mail
+    sender = sender_for(get_settings())
     for outbox_id in ids:
         with session_scope() as session:
             deliver(session, outbox_id=outbox_id, sender=sender)

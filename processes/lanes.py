@@ -17,8 +17,9 @@ Every candidate must be able to read the ticket: an agent named through
 ``candidateAgentVariable`` who cannot (no ``ro`` on the ticket's queue), or who cannot work on
 tasks at all (an observer, a deactivated agent), is refused with a :class:`ValidationError`
 listing the agents who could (those the other rules would pick and who may read the
-ticket).  The task is built while the step that named the agent completes, so that
-completion fails and changes nothing.
+ticket).  So is an agent who is away (S11, :mod:`desk.team`): away agents get no new
+tasks and are not listed among those who could.  The task is built while the step that
+named the agent completes, so that completion fails and changes nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from core.errors import ValidationError
 from desk.agent.models import Agent, Role
 from desk.permission import service as permissions
 from desk.queue.models import Queue
+from desk.team import service as teams
 from desk.ticket.models import Ticket
 from engine.registry import Candidates, set_lane_resolver
 
@@ -73,7 +75,9 @@ def resolve(
     agent_id = _agent_from(data, properties.get("candidateAgentVariable"), session)
     if agent_id is not None:
         named = session.get(Agent, agent_id)
-        if named is not None and not _may_work_on(session, named, ticket):
+        if named is not None and (
+            not _may_work_on(session, named, ticket) or teams.is_away(session, agent=named)
+        ):
             others = {k: v for k, v in properties.items() if k != "candidateAgentVariable"}
             fallback = resolve(session, ticket=ticket, lane=lane, properties=others, data=data)
             raise _cannot_read(session, named, ticket, fallback)
@@ -115,8 +119,15 @@ def could_do(session: Session, *, ticket: Ticket, candidates: Candidates) -> lis
     """The agents ``candidates`` names who may read ``ticket`` and work on tasks, by login."""
     queue = session.get(Queue, candidates.queue_id) if candidates.queue_id is not None else ticket.queue
     result = []
-    for agent in session.scalars(select(Agent).order_by(Agent.login)):
-        if agent.id == candidates.excluded_agent_id or not _may_work_on(session, agent, ticket):
+    everyone = session.scalars(select(Agent).order_by(Agent.login)).all()
+    # Away agents (S11) are not offered for new tasks.
+    away = teams.away_ids(session, agent_ids=[a.id for a in everyone])
+    for agent in everyone:
+        if (
+            agent.id == candidates.excluded_agent_id
+            or agent.id in away
+            or not _may_work_on(session, agent, ticket)
+        ):
             continue
         if candidates.role_id is not None:
             chosen = any(role.id == candidates.role_id and role.valid for role in agent.roles)
@@ -130,6 +141,8 @@ def could_do(session: Session, *, ticket: Ticket, candidates: Candidates) -> lis
 def _cannot_read(session: Session, named: Agent, ticket: Ticket, fallback: Candidates) -> ValidationError:
     if not named.active or named.read_only:
         why = f"{named.login} cannot work on tasks"
+    elif teams.is_away(session, agent=named):
+        why = f"{named.login} is away"
     else:
         why = f"{named.login} may not read ticket {ticket.number} (queue {ticket.queue.name})"
     logins = [agent.login for agent in could_do(session, ticket=ticket, candidates=fallback)]

@@ -18,7 +18,25 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core.composition import require_composed
 from core.config import Settings, get_settings
 from core.db import get_engine, make_sessionmaker
-from web import admin, api, auth, dashboard, db, errors, i18n, inbox, input_policy, search, security, tickets
+from web import (
+    admin,
+    api,
+    auth,
+    dashboard,
+    db,
+    due,
+    errors,
+    i18n,
+    inbox,
+    input_policy,
+    portal,
+    problems,
+    search,
+    security,
+    stats,
+    teams,
+    tickets,
+)
 from web.auth.limiter import LoginLimiter, make_login_limiter
 
 __all__ = ["create_app"]
@@ -84,6 +102,11 @@ def create_app(
     search.init_app(app)
     admin.init_app(app)
     api.init_app(app)
+    portal.init_app(app)
+    problems.init_app(app)
+    teams.init_app(app)
+    stats.init_app(app)
+    due.init_app(app)
     # Last: its after-request hook (the commit) then runs first, and a response it replaces
     # (a lost race turns into a 409 page) still gets the security headers.
     db.init_app(app, session_factory)

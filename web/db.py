@@ -16,6 +16,7 @@ from flask import Flask, Response, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from desk.permission import service as permissions
 from web.errors import render_error
 
 _FACTORY_KEY = "ticketflow.session_factory"
@@ -41,6 +42,8 @@ def get_db() -> Session:
     if session is None:
         factory = cast(sessionmaker[Session], current_app.extensions[_FACTORY_KEY])
         session = factory()
+        # A request is a short unit of work: its permission checks share one lookup.
+        permissions.cache_in(session)
         setattr(g, _G_KEY, session)
     return session
 

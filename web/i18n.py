@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import flask_login
-from flask import Blueprint, Flask, request, session
+from flask import Blueprint, Flask, g, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import Babel
 
@@ -28,6 +28,10 @@ bp = Blueprint("i18n", __name__)
 
 def select_locale() -> str:
     """The language of the current request."""
+    # The portal sets the signed-in customer's own language (web.portal.views).
+    portal_language = g.get("portal_language")
+    if portal_language in LANGUAGES:
+        return str(portal_language)
     chosen = session.get(_SESSION_KEY)
     if chosen in LANGUAGES:
         return str(chosen)

@@ -162,3 +162,22 @@ class LoginLimitCounter(Base):
     key: Mapped[str] = mapped_column(String(500), primary_key=True)
     hits: Mapped[int] = mapped_column(default=0)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PasswordLink(Base):
+    """A single-use link, mailed by an administrator, with which an agent chooses a password.
+
+    Only the token's SHA-256 hash is stored; a link expires, and using it (or a newer link)
+    ends it.
+    """
+
+    __tablename__ = "agent_password_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    agent: Mapped[Agent] = relationship()

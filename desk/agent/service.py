@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from core.db import utcnow
 from core.errors import Conflict, NotFound, ValidationError
@@ -31,6 +31,9 @@ MIN_PASSWORD = 8
 # "Last seen" is written at most this often, not on every request: the idle timeout is
 # counted in minutes or hours, so a minute more or less does not matter.
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+# The same for an API token's "last used": a client polling the API must not turn every
+# GET into a write (and a row lock on its token) just to move that time by seconds.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
 def create_agent(
@@ -95,9 +98,12 @@ def get_agent(session: Session, *, login: str) -> Agent:
     return agent
 
 
-def list_agents(session: Session) -> Sequence[Agent]:
-    """All agents by login."""
-    return session.scalars(select(Agent).order_by(Agent.login)).all()
+def list_agents(session: Session, *, with_roles: bool = True) -> Sequence[Agent]:
+    """All agents by login (``with_roles=False``: their roles are read only when touched)."""
+    query = select(Agent).order_by(Agent.login)
+    if not with_roles:
+        query = query.options(lazyload(Agent.roles))
+    return session.scalars(query).all()
 
 
 def authenticate(session: Session, *, login: str, password: str) -> Agent | None:
@@ -238,8 +244,9 @@ def authenticate_token(session: Session, *, token: str) -> Agent | CustomerUser 
         owner = customer if customer is not None and customer.valid else None
     if owner is None:
         return None
-    row.last_used_at = now
-    session.flush()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_INTERVAL:
+        row.last_used_at = now
+        session.flush()
     return owner
 
 

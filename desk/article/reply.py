@@ -27,6 +27,7 @@ from desk.article.models import Article
 from desk.blob import service as blobs
 from desk.outbox import service as outbox
 from desk.permission import service as permissions
+from desk.queue import identity
 from desk.ticket.models import Ticket
 
 
@@ -111,7 +112,8 @@ def mail_article(
 
     Every outgoing mail of a ticket (replies, forwards, automatic answers, process mail) goes
     through here: the article is checked and written by ``add_article``, the mail is sent from
-    the queue's address, and the article takes the mail's Message-ID so answers thread back.
+    the queue's address and display name (:mod:`desk.queue.identity`), and the article takes
+    the mail's Message-ID so answers thread back.
     The outbox row names the article, from which the mail is composed when it is sent.
 
     Mail to a customer (To or Cc, see :mod:`desk.article.recipients`) is refused with
@@ -119,7 +121,8 @@ def mail_article(
     written.  ``body_html`` must already be sanitized.
     """
     recipients.require_may_mail(session, actor=actor, ticket=ticket, to_addr=to_addr, cc_addr=cc_addr)
-    sender = ticket.queue.system_address or outbox.DEFAULT_SENDER
+    # The queue's display name and address (or a parent's, or the default sender).
+    sender = identity.from_header(session, ticket.queue)
     article = articles.add_article(
         session,
         actor=actor,

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core.errors import PermissionDenied, ValidationError
 from desk.actor import Actor, SystemActor
@@ -195,7 +195,8 @@ def list_articles(session: Session, *, actor: Actor, ticket: Ticket) -> Sequence
     query = select(Article).where(Article.ticket_id == ticket.id)
     if isinstance(actor, CustomerUser):
         query = query.where(Article.is_visible_for_customer.is_(True))
-    return session.scalars(query.order_by(Article.id)).all()
+    # Every article's attachments in one more query, not one per article.
+    return session.scalars(query.options(selectinload(Article.attachments)).order_by(Article.id)).all()
 
 
 def split(

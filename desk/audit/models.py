@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Index, String, Text
@@ -35,3 +36,27 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     old_values: Mapped[str] = mapped_column(Text, default="{}")
     new_values: Mapped[str] = mapped_column(Text, default="{}")
+
+    @property
+    def old(self) -> dict[str, object]:
+        """The changed fields' values before the change."""
+        return _loads(self.old_values)
+
+    @property
+    def new(self) -> dict[str, object]:
+        """The changed fields' values after the change."""
+        return _loads(self.new_values)
+
+    @property
+    def changed_fields(self) -> list[tuple[str, object, object]]:
+        """``(field, old, new)`` for every field the entry names, in name order."""
+        old, new = self.old, self.new
+        return [(key, old.get(key), new.get(key)) for key in sorted({*old, *new})]
+
+
+def _loads(text: str) -> dict[str, object]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -17,7 +17,8 @@ from desk.article.models import Article
 from desk.outbox.models import OutboxMessage
 from desk.ticket.models import Ticket
 
-# The sender of mail from a queue without a system address.
+# Kept for mail that belongs to no queue (flows.portal's sign-in links).  A ticket's mail
+# never uses it: it is sent as the queue's identity (desk.queue.identity).
 DEFAULT_SENDER = "helpdesk@ticketflow.local"
 
 

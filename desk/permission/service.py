@@ -8,6 +8,7 @@ right on a queue is a right on its group.  On top of that:
 * an agent (or any of their roles) without *may contact customers* cannot write anything a
   customer will see;
 * administration needs ``rw`` on the ``admin`` group;
+* a temporary membership (:mod:`desk.team`) adds ``rw`` on its queue's group until it ends;
 * a customer user sees only their own tickets (and their company's, unless that is switched
   off for them) and only customer-visible articles; any other ticket is reported as *not
   found*, so ticket ids cannot be probed.
@@ -15,9 +16,13 @@ right on a queue is a right on its group.  On top of that:
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select
-from sqlalchemy.orm import Session
+from collections.abc import Iterable
+from typing import Any
 
+from sqlalchemy import ColumnElement, String, event, false, literal, or_, select, union_all
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from core.db import utcnow
 from core.errors import NotFound, PermissionDenied
 from desk.actor import Actor, SystemActor
 from desk.agent.models import (
@@ -31,32 +36,132 @@ from desk.agent.models import (
 )
 from desk.customer.models import CustomerUser
 from desk.queue.models import Queue
+from desk.team.models import TemporaryMembership
 from desk.ticket.models import Ticket
 
 ADMIN_GROUP = "admin"
 
+# The session.info key of the per-unit-of-work memo of group permissions (see cache_in).
+_CACHE_KEY = "desk.permission.group_permissions"
+
+
+class _Memo:
+    """What one unit of work has learned about agents' rights."""
+
+    def __init__(self) -> None:
+        self.groups: dict[int, dict[int, set[str]]] = {}
+        self.group_names: dict[str, int] = {}
+        self.queues: list[Queue] | None = None
+
+    def clear(self) -> None:
+        self.groups.clear()
+        self.group_names.clear()
+        self.queues = None
+
+
+def cache_in(session: Session) -> None:
+    """Remember each agent's group permissions for the rest of ``session``'s unit of work.
+
+    One page asks the same question many times (the ticket view: every service checks the
+    reader's rights, and the owner list asks for every agent); this answers them from one
+    statement per agent asked (or per batch, see :func:`group_permissions_of`) and reads the
+    queues once.  Only a short unit of work should opt in (the web request does): the memo is
+    dropped on every flush and while the session holds unflushed changes, so the session's
+    own grants are always seen (bulk UPDATE and DELETE statements drop it too), but grants
+    committed meanwhile by *another* session are not.
+    """
+    session.info[_CACHE_KEY] = _Memo()
+
+
+def _cache(session: Session) -> _Memo | None:
+    memo: _Memo | None = session.info.get(_CACHE_KEY)
+    if memo is not None and (session.new or session.dirty or session.deleted):
+        # A grant or an agent flag may be pending: answer from the database (which flushes).
+        memo.clear()
+        return None
+    return memo
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_after_flush(session: Session, _context: Any) -> None:
+    memo = session.info.get(_CACHE_KEY)
+    if memo is not None:
+        memo.clear()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_bulk_writes(state: ORMExecuteState) -> None:
+    # An UPDATE or DELETE statement (a bulk revoke, say) changes rows behind the ORM's back.
+    if state.is_update or state.is_delete or state.is_insert:
+        memo = state.session.info.get(_CACHE_KEY)
+        if memo is not None:
+            memo.clear()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, _previous: Any) -> None:
+    memo = session.info.get(_CACHE_KEY)
+    if memo is not None:
+        memo.clear()
+
 
 def group_permissions(session: Session, agent: Agent) -> dict[int, set[str]]:
     """Group id → the permission types the agent effectively holds there."""
-    if not agent.active:
-        return {}
-    direct = session.execute(
-        select(AgentGroupPermission.group_id, AgentGroupPermission.permission).where(
-            AgentGroupPermission.agent_id == agent.id
+    return group_permissions_of(session, [agent]).get(agent.id, {})
+
+
+def group_permissions_of(session: Session, agents: Iterable[Agent]) -> dict[int, dict[int, set[str]]]:
+    """Agent id → group id → the permission types each agent holds there, in two queries."""
+    wanted = {agent.id: agent for agent in agents}
+    cache = _cache(session)
+    missing = [a for a in wanted.values() if a.active and (cache is None or a.id not in cache.groups)]
+    found: dict[int, dict[int, set[str]]] = {}
+    if missing:
+        ids = [a.id for a in missing]
+        direct = select(
+            AgentGroupPermission.agent_id, AgentGroupPermission.group_id, AgentGroupPermission.permission
+        ).where(AgentGroupPermission.agent_id.in_(ids))
+        via_roles = (
+            select(AgentRole.agent_id, RoleGroupPermission.group_id, RoleGroupPermission.permission)
+            .join(AgentRole, AgentRole.role_id == RoleGroupPermission.role_id)
+            .join(Role, Role.id == RoleGroupPermission.role_id)
+            .where(AgentRole.agent_id.in_(ids), Role.valid.is_(True))
         )
-    ).all()
-    via_roles = session.execute(
-        select(RoleGroupPermission.group_id, RoleGroupPermission.permission)
-        .join(AgentRole, AgentRole.role_id == RoleGroupPermission.role_id)
-        .join(Role, Role.id == RoleGroupPermission.role_id)
-        .where(AgentRole.agent_id == agent.id, Role.valid.is_(True))
-    ).all()
-    result: dict[int, set[str]] = {}
-    for group_id, permission in [*direct, *via_roles]:
-        granted = set(PERMISSION_TYPES) if permission == "rw" else {permission}
-        result.setdefault(group_id, set()).update(granted)
-    if agent.read_only:
-        result = {gid: {"ro"} for gid, perms in result.items() if "ro" in perms}
+        # Temporary memberships (S11, desk.team) add rw for their time, on top of the agent's
+        # own grants, which they never change: once one has ended the rights are as before.
+        pulled_in = select(
+            TemporaryMembership.agent_id, TemporaryMembership.group_id, literal("rw", String)
+        ).where(
+            TemporaryMembership.agent_id.in_(ids),
+            TemporaryMembership.ended_at.is_(None),
+            or_(TemporaryMembership.until.is_(None), TemporaryMembership.until > utcnow()),
+        )
+        granted_rows = union_all(direct, via_roles, pulled_in).subquery()
+        # One statement: both kinds of grant, with the group's name (is_admin needs it).
+        rows = session.execute(
+            select(
+                granted_rows.c.agent_id, granted_rows.c.group_id, granted_rows.c.permission, Group.name
+            ).join(Group, Group.id == granted_rows.c.group_id)
+        ).all()
+        found = {a.id: {} for a in missing}
+        names: dict[str, int] = {}
+        for agent_id, group_id, permission, group_name in rows:
+            granted = set(PERMISSION_TYPES) if permission == "rw" else {permission}
+            found[agent_id].setdefault(group_id, set()).update(granted)
+            names[group_name] = group_id
+        if cache is not None:
+            cache.groups.update(found)
+            cache.group_names.update(names)
+    result: dict[int, dict[int, set[str]]] = {}
+    for agent_id, agent in wanted.items():
+        if not agent.active:
+            result[agent_id] = {}
+            continue
+        groups = found[agent_id] if agent_id in found else cache.groups[agent_id] if cache else {}
+        if agent.read_only:
+            groups = {gid: {"ro"} for gid, perms in groups.items() if "ro" in perms}
+        # Copies: a caller changing its answer must not change the memo.
+        result[agent_id] = {gid: set(perms) for gid, perms in groups.items()}
     return result
 
 
@@ -107,8 +212,15 @@ def is_admin(session: Session, actor: Actor) -> bool:
         return True
     if not isinstance(actor, Agent) or actor.read_only:
         return False
+    held = group_permissions(session, actor)
+    cache = _cache(session)
+    if cache is not None and ADMIN_GROUP in cache.group_names:
+        # Learned with the agent's grants: they hold something on the admin group.
+        return "rw" in held.get(cache.group_names[ADMIN_GROUP], set())
+    if cache is not None and not any("rw" in perms for perms in held.values()):
+        return False
     group_id = session.scalar(select(Group.id).where(Group.name == ADMIN_GROUP))
-    return group_id is not None and has_group_permission(session, actor, group_id, "rw")
+    return group_id is not None and "rw" in held.get(group_id, set())
 
 
 def require_admin(session: Session, actor: Actor) -> None:
@@ -119,10 +231,22 @@ def require_admin(session: Session, actor: Actor) -> None:
 
 def queue_ids_with(session: Session, agent: Agent, permission: str) -> set[int]:
     """Ids of the queues on which ``agent`` holds ``permission``."""
-    groups = [gid for gid, perms in group_permissions(session, agent).items() if permission in perms]
+    return {queue.id for queue in queues_with(session, agent, permission)}
+
+
+def queues_with(session: Session, agent: Agent, permission: str) -> list[Queue]:
+    """The queues (valid or not, in path order) on which ``agent`` holds ``permission``."""
+    groups = {gid for gid, perms in group_permissions(session, agent).items() if permission in perms}
     if not groups:
-        return set()
-    return set(session.scalars(select(Queue.id).where(Queue.group_id.in_(groups))))
+        return []
+    cache = _cache(session)
+    if cache is None:
+        return list(session.scalars(select(Queue).where(Queue.group_id.in_(groups)).order_by(Queue.name)))
+    if cache.queues is None:
+        # Every queue once per unit of work: a page asks for several permissions (move
+        # targets, the phone-ticket link), and a help desk has tens of queues, not millions.
+        cache.queues = list(session.scalars(select(Queue).order_by(Queue.name)))
+    return [queue for queue in cache.queues if queue.group_id in groups]
 
 
 def customer_ticket_condition(customer: CustomerUser) -> ColumnElement[bool]:

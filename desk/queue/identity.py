@@ -35,15 +35,7 @@ def sender_address(session: Session, queue: Queue) -> str | None:
     for candidate in _lineage(queue):
         if candidate.system_address:
             return candidate.system_address
-    configured = get_settings().default_sender
-    if configured:
-        return configured
-    return session.scalar(
-        select(Queue.system_address)
-        .where(Queue.system_address.is_not(None), Queue.valid.is_(True))
-        .order_by(Queue.id)
-        .limit(1)
-    )
+    return desk_address(session)
 
 
 def desk_address(session: Session) -> str | None:
@@ -58,6 +50,19 @@ def desk_address(session: Session) -> str | None:
         .order_by(Queue.id)
         .limit(1)
     )
+
+
+def desk_from(session: Session) -> str:
+    """:func:`desk_address`, refused when the desk has no address at all (never a placeholder)."""
+    address = desk_address(session)
+    if not address:
+        raise ValidationError(
+            "no sender address",
+            errors={
+                "system_address": ["the desk has no address to send from: set TICKETFLOW_DEFAULT_SENDER"]
+            },
+        )
+    return address
 
 
 def display_name(queue: Queue) -> str:

@@ -33,12 +33,21 @@ class Queue(Base):
     first_response_minutes: Mapped[int] = mapped_column(Integer, default=0)
     update_minutes: Mapped[int] = mapped_column(Integer, default=0)
     solution_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # The service level of the queue's tickets (its calendar and targets win over the three
+    # minute targets above, which count round the clock); see desk.sla.service.
+    service_level_id: Mapped[int | None] = mapped_column(ForeignKey("service_level.id"))
     salutation_id: Mapped[int | None] = mapped_column(ForeignKey("salutation.id"))
     signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id"))
     comment: Mapped[str] = mapped_column(Text, default="")
     # Customers (API tokens, the portal) open tickets only in these queues and see only
     # their names; every other queue is internal to the agents.  Closed unless chosen.
     customer_facing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The name customers see in From: ("Acme Support <support@acme.example>"); none: the
+    # nearest parent's, else the bare address (never the internal queue path).
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    # The process new tickets of this queue start (its newest deployed version); none: the
+    # default process.
+    process_id: Mapped[str | None] = mapped_column(String(255))
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
 
     group: Mapped[Group] = relationship(lazy="joined")

@@ -10,6 +10,10 @@ from desk.queue.models import Queue
 
 TEMPLATE_KINDS = ("answer", "create", "forward", "note", "email")
 AUTO_RESPONSE_KINDS = ("new_ticket", "follow_up", "reject")
+# The languages a text can have a variant in (the UI's languages); the text itself is the
+# default, used for every other language.
+VARIANT_LANGUAGES = ("en", "de", "ru", "hu")
+VARIANT_OWNERS = ("template", "salutation", "signature", "auto_response")
 
 template_queue = Table(
     "template_queue",
@@ -99,3 +103,28 @@ class AutoResponse(Base):
     subject: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TextVariant(Base):
+    """One language's version of a template, salutation, signature or automatic answer.
+
+    One table for all four kinds of text, so they are translated and picked the same way
+    (:mod:`desk.template.variants`): the customer's language when a variant exists, else
+    the text's own (default) wording.  ``subject`` is used by automatic answers only.
+    """
+
+    __tablename__ = "text_variant"
+    __table_args__ = (
+        UniqueConstraint("owner_type", "owner_id", "language", name="uq_text_variant_owner_language"),
+        CheckConstraint(
+            "owner_type IN ('template', 'salutation', 'signature', 'auto_response')", name="owner_type"
+        ),
+        CheckConstraint("language IN ('en', 'de', 'ru', 'hu')", name="language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(20))
+    owner_id: Mapped[int] = mapped_column()
+    language: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)

@@ -4,7 +4,9 @@ Templates are Jinja text rendered in a sandbox, so an administrator's template c
 ticket, customer and agent it is given and nothing else (no attribute walks into Python
 internals).  Variables: ``ticket.number``, ``ticket.title``, ``customer.first_name``,
 ``customer.last_name``, ``customer.email``, ``agent.first_name``, ``agent.last_name``,
-``queue.name``.
+``queue.name`` (the internal path), ``queue.display_name`` (the name customers see).
+Every text may have per-language variants (:mod:`desk.template.variants`); the customer's
+language picks one.
 """
 
 from __future__ import annotations
@@ -20,20 +22,25 @@ from sqlalchemy.orm import Session
 from core.errors import Conflict, ValidationError
 from desk.actor import Actor
 from desk.agent.models import Agent
+from desk.article.service import AttachmentDraft
+from desk.audit import service as audit
+from desk.blob import service as blobs
 from desk.permission.service import require_admin
+from desk.queue import identity
 from desk.queue.models import Queue
+from desk.template import variants
 from desk.template.models import TEMPLATE_KINDS, Salutation, Signature, StandardTemplate
 from desk.ticket.models import Ticket
 
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
-def check_syntax(text: str) -> None:
-    """Raise :class:`ValidationError` when ``text`` is not a valid template."""
+def check_syntax(text: str, *, field: str = "text") -> None:
+    """Raise :class:`ValidationError` (on ``field``) when ``text`` is not a valid template."""
     try:
         _env.parse(text)
     except TemplateError as exc:
-        raise ValidationError("invalid template", errors={"text": [str(exc)]}) from None
+        raise ValidationError("invalid template", errors={field: [str(exc)]}) from None
 
 
 def create_template(
@@ -57,6 +64,15 @@ def create_template(
     template = StandardTemplate(name=name.strip(), text=text, kind=kind, queues=list(queues))
     session.add(template)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        object_type="template",
+        object_id=template.id,
+        action="create",
+        object_label=template.name,
+        new={"name": template.name, "kind": kind, "text": text, "queues": [q.name for q in queues]},
+    )
     return template
 
 
@@ -64,9 +80,22 @@ def create_salutation(session: Session, *, actor: Actor, name: str, text: str) -
     """Create a salutation (administrators only)."""
     require_admin(session, actor)
     check_syntax(text)
-    salutation = Salutation(name=name, text=text)
+    if not name.strip():
+        raise ValidationError("invalid salutation", errors={"name": ["give it a name"]})
+    if session.scalar(select(Salutation.id).where(Salutation.name == name.strip())):
+        raise ValidationError("invalid salutation", errors={"name": ["this name is taken"]})
+    salutation = Salutation(name=name.strip(), text=text)
     session.add(salutation)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        object_type="salutation",
+        object_id=salutation.id,
+        action="create",
+        object_label=salutation.name,
+        new={"name": salutation.name, "text": text},
+    )
     return salutation
 
 
@@ -74,9 +103,22 @@ def create_signature(session: Session, *, actor: Actor, name: str, text: str) ->
     """Create a signature (administrators only)."""
     require_admin(session, actor)
     check_syntax(text)
-    signature = Signature(name=name, text=text)
+    if not name.strip():
+        raise ValidationError("invalid signature", errors={"name": ["give it a name"]})
+    if session.scalar(select(Signature.id).where(Signature.name == name.strip())):
+        raise ValidationError("invalid signature", errors={"name": ["this name is taken"]})
+    signature = Signature(name=name.strip(), text=text)
     session.add(signature)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        object_type="signature",
+        object_id=signature.id,
+        action="create",
+        object_label=signature.name,
+        new={"name": signature.name, "text": text},
+    )
     return signature
 
 
@@ -105,7 +147,10 @@ def template_context(ticket: Ticket, agent: Agent | None) -> dict[str, Any]:
             "priority": ticket.priority,
             "state": ticket.state.name,
         },
-        "queue": {"name": ticket.queue.name},
+        "queue": {
+            "name": ticket.queue.name,
+            "display_name": identity.display_name(ticket.queue) or ticket.queue.name,
+        },
         "customer": {
             "first_name": customer.first_name if customer else "",
             "last_name": customer.last_name if customer else "",
@@ -130,18 +175,45 @@ def render(text: str, context: dict[str, Any]) -> str:
 def compose_answer(
     session: Session, *, ticket: Ticket, agent: Agent | None, template: StandardTemplate | None
 ) -> str:
-    """Salutation, template text and signature of the ticket's queue, filled in."""
+    """Salutation, template text and signature of the ticket's queue, filled in.
+
+    Each in the customer's language when it has a variant in it, else in its default wording.
+    """
     context = template_context(ticket, agent)
+    language = ticket.customer_user.language if ticket.customer_user else None
     parts: list[str] = []
     queue = ticket.queue
+
+    def wording(owner_type: str, owner_id: int, text: str) -> str:
+        return variants.pick(
+            session, owner_type=owner_type, owner_id=owner_id, language=language, text=text
+        ).text
+
     if queue.salutation_id:
         salutation = session.get(Salutation, queue.salutation_id)
         if salutation and salutation.valid:
-            parts.append(render(salutation.text, context))
+            parts.append(render(wording("salutation", salutation.id, salutation.text), context))
     if template is not None:
-        parts.append(render(template.text, context))
+        parts.append(render(wording("template", template.id, template.text), context))
     if queue.signature_id:
         signature = session.get(Signature, queue.signature_id)
         if signature and signature.valid:
-            parts.append(render(signature.text, context))
+            parts.append(render(wording("signature", signature.id, signature.text), context))
     return "\n\n".join(p.strip("\n") for p in parts)
+
+
+def attachment_drafts(session: Session, *, ticket: Ticket, template_id: int) -> list[AttachmentDraft]:
+    """The files of template ``template_id`` for an answer to ``ticket``.
+
+    Only a valid template offered in the ticket's queue gives files; any other id is a
+    field error (an agent cannot pull files of templates their queue does not offer).
+    """
+    template = session.get(StandardTemplate, template_id)
+    if template is None or not template.valid or ticket.queue not in template.queues:
+        raise ValidationError("invalid template", errors={"template": ["choose a template of this queue"]})
+    return [
+        AttachmentDraft(
+            filename=a.filename, content_type=a.content_type, data=blobs.read(session, sha256=a.blob_sha256)
+        )
+        for a in template.attachments
+    ]

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -68,6 +69,20 @@ class TicketType(Base):
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class TicketPriority(Base):
+    """An administrator's name for one of the five priorities (1 very low … 5 very high).
+
+    Priorities stay the numbers 1–5 (the ticket's CHECK); a row only renames one.  Without a
+    row the page shows the built-in, translated name.
+    """
+
+    __tablename__ = "ticket_priority"
+    __table_args__ = (CheckConstraint("id BETWEEN 1 AND 5", name="priority_id_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+
+
 class Ticket(Base):
     """The track of one problem from first contact to close.  Never deleted."""
 
@@ -96,6 +111,17 @@ class Ticket(Base):
     first_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     update_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     solution_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The ticket's own service level (None: the queue's); see desk.sla.service.
+    service_level_id: Mapped[int | None] = mapped_column(ForeignKey("service_level.id"))
+    # Escalation bookkeeping, written by the escalation sweep with plain UPDATEs (no version
+    # bump: a sweep must never make an agent's concurrent change a conflict).
+    escalation_paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation_paused_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The next warning or breach not yet told; the sweep looks at tickets whose time passed.
+    escalation_next_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Events told so far, e.g. "first_response_warn first_response_breach" (each one once).
+    escalation_notified: Mapped[str] = mapped_column(Text, default="", server_default="")
+    escalation_computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic-lock counter: a stale concurrent update fails instead of overwriting.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

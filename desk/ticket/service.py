@@ -59,10 +59,12 @@ def list_tickets(
     actor: Actor,
     queue_ids: Sequence[int] | None = None,
     state_types: Sequence[str] | None = None,
+    company_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> Sequence[Ticket]:
-    """Tickets ``actor`` may read, newest first, optionally filtered."""
+    """Tickets ``actor`` may read, newest first, optionally filtered (``company_id``: the
+    customer company's tickets)."""
     query = (
         select(Ticket)
         .where(permissions.visible_ticket_condition(session, actor))
@@ -72,6 +74,8 @@ def list_tickets(
         query = query.where(Ticket.queue_id.in_(queue_ids))
     if state_types is not None:
         query = query.join(State, State.id == Ticket.state_id).where(State.type.in_(state_types))
+    if company_id is not None:
+        query = query.where(Ticket.customer_company_id == company_id)
     query = query.order_by(Ticket.id.desc()).limit(min(max(limit, 1), 500)).offset(max(offset, 0))
     return session.scalars(query).all()
 

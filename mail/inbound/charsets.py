@@ -259,6 +259,8 @@ def _best_single_byte(data: bytes) -> tuple[str, str] | None:
 def _plausible(text: str, data: bytes) -> bool:
     """Whether ``text`` (``data`` decoded) looks like words a person wrote."""
     score, good, total = _score(text, data)
+    if total and good == total and score == 0:
+        return True  # only common signs ("© VIAGRA ®"): nothing to score, nothing against
     return score > 0 and good >= 0.8 * total
 
 

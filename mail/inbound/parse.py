@@ -4,7 +4,8 @@ The stdlib ``email`` package with ``policy.default`` reads most mail; where it r
 broken header (an RFC 2231 file name with invalid bytes, an Outlook-style Message-ID …) each
 value falls back to the ``compat32`` reading of the same bytes.  Text whose declared charset
 is missing, unknown or wrong is guessed (:mod:`mail.inbound.charsets`).  Nothing here raises for bad
-input: what cannot be read is recorded in ``warnings`` and the rest is kept.
+input: what cannot be read is recorded in ``warnings`` and the rest is kept.  Files that old
+mailers write uuencoded into the text become attachments (:mod:`mail.inbound.uuencode`).
 
 Every text of the result can be stored (:mod:`core.text`): a NUL or a lone surrogate (from
 ``charset=utf-7`` or ``unicode_escape``, or 8-bit header bytes read with ``surrogateescape``)
@@ -31,7 +32,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
 from core.text import scrub
-from mail.inbound import charsets, tnef
+from mail.inbound import boundaries, charsets, tnef, uuencode
 from mail.inbound.sanitize import html_to_text, sanitize_html
 
 MAX_HEADER = 4000
@@ -154,7 +155,9 @@ def _decode_header_value(raw: Any, hint: str | None = None) -> str:
             else:
                 decoded.append(decode_bytes(chunk, charset))
         return "".join(decoded)
-    text = str(raw)
+    # Unfolded first (RFC 5322 2.2.3: only the line break goes): an encoded word that a
+    # mailer folded in its middle is one word again, not two halves left undecoded.
+    text = _UNFOLD_TEXT.sub("", str(raw))
     try:
         parts = decode_header(text)
     except Exception:  # malformed encoded words: show them as they are
@@ -168,6 +171,7 @@ def _decode_header_value(raw: Any, hint: str | None = None) -> str:
     return "".join(out)
 
 
+_UNFOLD_TEXT = re.compile(r"\r?\n(?=[ \t])")
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(rb"\r?\n")
 _HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
@@ -280,7 +284,7 @@ class _Reader:
     def __init__(self, raw: bytes, warnings: list[str]) -> None:
         self.warnings = warnings
         # The repaired bytes, for the MIME walk too (the stored raw mail stays as it came).
-        self.raw = raw = _repair_header_block(raw, warnings)
+        self.raw = raw = boundaries.unique_nested(_repair_header_block(raw, warnings), warnings)
         self.compat = email.message_from_bytes(raw, policy=policy.compat32)
         try:
             self.modern: Message | None = email.message_from_bytes(raw, policy=policy.default)
@@ -542,7 +546,9 @@ def _filename(part: Message, hint: str | None) -> str | None:
         name = str(value)
     if "=?" in name:
         name = _decode_header_value(name, hint)
-    return _clean_name(name) or "attachment"
+    # A blank name (name="" or name=" ", as some mailers write for inline text) is no name:
+    # the part is then body text, or named from its type like any unnamed part.
+    return _clean_name(name) or None
 
 
 def _clean_name(name: str) -> str:
@@ -685,6 +691,11 @@ def _read_part(
     content_id = _header_text(part, "content-id", hint).strip().strip("<>")[:900] or None
     if content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename:
         text = decode_bytes(_content(part, parsed.warnings), _charset(part), hints)
+        if content_type == "text/plain":
+            text, uufiles = uuencode.extract(text)
+            for found in uufiles:
+                name = _clean_name(found.filename) or _default_name("application/octet-stream", b"", hint)
+                parsed.attachments.append(ParsedAttachment(name, _type_of_name(name), found.data))
         (htmls if content_type == "text/html" else texts).append(text)
         return
     data = _content(part, parsed.warnings)
@@ -781,7 +792,9 @@ def _default_name(content_type: str, data: bytes, hint: str | None) -> str:
 def _subject_of(data: bytes, hint: str | None) -> str:
     """The decoded subject of the mail in ``data`` (an attached mail), or ``""``."""
     try:
-        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(data)
+        # Repaired as the mail's own header block is: an unindented continuation line (a
+        # bounced mail's Received fields) would otherwise end the block before the Subject.
+        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(_repair_header_block(data, []))
         value = headers.get("Subject")
     except Exception:
         return ""

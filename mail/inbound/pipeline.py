@@ -234,7 +234,13 @@ def _customer_for(session: Session, parsed: ParsedMail) -> CustomerUser | None:
         return found
     first, _, last = _person_name(parsed.from_name).partition(" ")
     login = address
-    if session.scalar(select(CustomerUser.id).where(CustomerUser.login == login)) is not None:
+    holder = session.scalar(select(CustomerUser).where(CustomerUser.login == login))
+    if holder is not None:
+        # A concurrent first mail of this sender may have committed its customer between the
+        # look-up above and this one (each statement sees the newest commits): that is the
+        # same customer, not a reason for a second one.
+        if holder.email.strip().lower() == address.strip().lower():
+            return holder
         login = f"{address}#{utcnow().timestamp():.0f}"
     return customers.create_customer_user(
         session, actor=SYSTEM, email=address, login=login, first_name=first[:200], last_name=last[:200]

@@ -5,6 +5,9 @@ Revises: 0010
 Create Date: 2026-12-01 12:30:00.000000
 
 Admin audit (issue 11): audit entries, agent administration.
+
+``audit_entry``: the append-only trail of administrative changes.
+``agent_password_link``: single-use, expiring set-password links mailed to agents (hashed).
 """
 
 from collections.abc import Sequence
@@ -21,7 +24,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """The append-only audit trail of administrative changes."""
+    """The append-only audit trail of administrative changes, and set-password links."""
     op.create_table(
         "audit_entry",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -39,10 +42,29 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_entry_created_at", "audit_entry", ["created_at"])
     op.create_index("ix_audit_entry_object", "audit_entry", ["object_type", "object_id"])
+    op.create_table(
+        "agent_password_link",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("agent_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["agent_id"], ["agent.id"], name=op.f("fk_agent_password_link_agent_id_agent")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_agent_password_link")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_agent_password_link_token_hash")),
+    )
+    op.create_index(
+        op.f("ix_agent_password_link_agent_id"), "agent_password_link", ["agent_id"], unique=False
+    )
 
 
 def downgrade() -> None:
-    """Drop the audit trail."""
+    """Drop the set-password links and the audit trail."""
+    op.drop_index(op.f("ix_agent_password_link_agent_id"), table_name="agent_password_link")
+    op.drop_table("agent_password_link")
     op.drop_index("ix_audit_entry_object", table_name="audit_entry")
     op.drop_index("ix_audit_entry_created_at", table_name="audit_entry")
     op.drop_table("audit_entry")

@@ -57,6 +57,27 @@ mail_location = maildir:~/Maildir
 first_valid_uid = 1
 """
 
+# With an introspection URL the server also accepts XOAUTH2 and OAUTHBEARER logins: Dovecot's
+# ``oauth2`` passdb asks the URL (RFC 7662, POST token=…) whether the access token is active
+# and whose it is, as it would ask Microsoft's or Google's provider.
+OAUTH2_CONFIG = """\
+auth_mechanisms = plain login xoauth2 oauthbearer
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {tmp}/dovecot-oauth2.conf.ext
+}}
+"""
+
+OAUTH2_ARGS = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
 
 @dataclass
 class Dovecot:
@@ -120,8 +141,12 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float =
     return False
 
 
-def start_dovecot() -> Iterator[Dovecot]:
-    """Start a private Dovecot; yields it running and stops it afterwards."""
+def start_dovecot(oauth2_introspection_url: str | None = None) -> Iterator[Dovecot]:
+    """Start a private Dovecot; yields it running and stops it afterwards.
+
+    ``oauth2_introspection_url`` adds XOAUTH2 logins checked against that URL (see
+    ``tests/mail/oauth2_provider.py``).
+    """
     binary = shutil.which("dovecot") or next(
         (p for p in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if os.path.exists(p)), None
     )
@@ -134,7 +159,12 @@ def start_dovecot() -> Iterator[Dovecot]:
     (tmp / "users").write_text(f"{USERNAME}:{{PLAIN}}{PASSWORD}\n")
     (tmp / "users").chmod(0o644)
     config = tmp / "dovecot.conf"
-    config.write_text(CONFIG.format(tmp=tmp, port=port))
+    text = CONFIG.format(tmp=tmp, port=port)
+    if oauth2_introspection_url:
+        text = text.replace("auth_mechanisms = plain login\n", "") + OAUTH2_CONFIG.format(tmp=tmp)
+        (tmp / "dovecot-oauth2.conf.ext").write_text(OAUTH2_ARGS.format(url=oauth2_introspection_url))
+        (tmp / "dovecot-oauth2.conf.ext").chmod(0o644)
+    config.write_text(text)
     tmp.chmod(0o755)
     try:
         shutil.chown(tmp / "mail", "dovecot", "dovecot")

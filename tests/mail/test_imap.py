@@ -20,6 +20,7 @@ from imapclient import IMAPClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.config import get_settings
 from core.db import session_scope
 from desk.actor import SYSTEM
 from desk.article.models import Article
@@ -304,7 +305,8 @@ def test_ticketflow_mail_fetch_turns_the_mailbox_into_tickets(imap, tmp_path):
         {
             "TICKETFLOW_DATABASE_URL": imap.database_url,
             "TICKETFLOW_SMTP_URL": imap.relay.url,
-            "TICKETFLOW_SECRET_KEY": "imap-test",
+            # The key the mailbox's password was encrypted with (mail/secrets.py).
+            "TICKETFLOW_SECRET_KEY": get_settings().secret_key,
             "TICKETFLOW_ENV": "test",
             "TICKETFLOW_VAR_DIR": str(tmp_path),
         }

@@ -14,8 +14,14 @@ from ticketflow.cli.errors import friendly_errors
 
 
 @click.group()
-def mail() -> None:
+@click.pass_context
+def mail(ctx: click.Context) -> None:
     """The mail channel."""
+    if ctx.invoked_subcommand != "ingest":
+        # The root group leaves the bootstrap to this group: the pipe composes only what it needs.
+        from ticketflow.bootstrap import bootstrap
+
+        bootstrap()
 
 
 EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the mail and tries again
@@ -42,13 +48,13 @@ def mail_ingest(sender: str | None, recipients: tuple[str, ...], more_recipients
 
     The envelope is stored with it: --sender and every --recipient (further recipients may
     follow as arguments, as Postfix's ${recipient} expands to one argument per recipient).
-    Exits 75 when the database cannot be reached, so the MTA retries later.
+    Exits 75 when the database cannot be reached, so the MTA retries later.  With Redis
+    configured the mail is stored and handed to the workers (mail.inbound.pipe, a light
+    start); without, it is processed here.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from core import jobs
-    from mail.inbound.receive import MailTooLarge, accept
-    from mail.tasks import process_one
+    from mail.inbound.receive import MailTooLarge
 
     envelope_to = [r.strip() for r in (*recipients, *more_recipients) if r.strip()]
     # An MTA passes an empty sender for the null sender <> of bounces; stored as "<>", so
@@ -57,19 +63,37 @@ def mail_ingest(sender: str | None, recipients: tuple[str, ...], more_recipients
     data = sys.stdin.buffer.read()
     if not data.strip():
         raise click.ClickException("no mail on standard input")
+    redis_url = get_settings().redis_url
     try:
-        jobs.set_backend(_NullBackend())  # processed right here, not by a thread that dies with us
-        raw_id, created = accept(
-            data, source="pipe", envelope_from=envelope_from, envelope_to=",".join(envelope_to)
-        )
+        if redis_url:
+            from mail.inbound.pipe import store_and_enqueue
+
+            raw_id, created = store_and_enqueue(
+                data, envelope_from=envelope_from, envelope_to=",".join(envelope_to), redis_url=redis_url
+            )
+        else:
+            raw_id, created = _store_for_processing_here(data, envelope_from, ",".join(envelope_to))
     except MailTooLarge as exc:
         raise click.ClickException(str(exc)) from None
     except (SQLAlchemyError, OSError) as exc:
         click.echo(f"cannot store the mail now: {exc}", err=True)
         sys.exit(EX_TEMPFAIL)
-    if created:
+    if created and not redis_url:
+        from mail.tasks import process_one
+
         process_one(raw_id)
     click.echo(f"stored as raw mail {raw_id}" + ("" if created else " (already known)"))
+
+
+def _store_for_processing_here(data: bytes, envelope_from: str, envelope_to: str) -> tuple[int, bool]:
+    """The embedded mode: no worker to hand the mail to, so this process composes everything."""
+    from core import jobs
+    from mail.inbound.receive import accept
+    from ticketflow.bootstrap import bootstrap
+
+    bootstrap()
+    jobs.set_backend(_NullBackend())  # processed right here, not by a thread that dies with us
+    return accept(data, source="pipe", envelope_from=envelope_from, envelope_to=envelope_to)
 
 
 class _NullBackend:

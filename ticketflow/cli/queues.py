@@ -25,6 +25,8 @@ def queue() -> None:
 @click.option("--unlock-timeout", type=click.IntRange(min=0), default=0, help="Minutes; 0 = never.")
 @click.option("--create-group", is_flag=True, help="Create the group when it does not exist.")
 @click.option("--customer-facing", is_flag=True, help="Customers may open tickets in it (API, portal).")
+@click.option("--display-name", default=None, help='The name customers see in From: ("Acme Support").')
+@click.option("--process", "process_id", default=None, help="The process new tickets start (newest version).")
 @friendly_errors
 def queue_create(
     name: str,
@@ -34,13 +36,15 @@ def queue_create(
     unlock_timeout: int,
     create_group: bool,
     customer_facing: bool,
+    display_name: str | None,
+    process_id: str | None,
 ) -> None:
     """Create queue NAME (use Parent::Child for a sub-queue)."""
     from core.db import session_scope
     from core.errors import NotFound
     from desk.actor import SYSTEM
     from desk.agent import service as agents
-    from desk.queue import service as queues
+    from flows import queue_admin
 
     with session_scope() as session:
         try:
@@ -49,9 +53,11 @@ def queue_create(
             if not create_group:
                 raise
             group = agents.create_group(session, actor=SYSTEM, name=group_name)
-        queues.create_queue(
+        queue_admin.create_queue(
             session,
             actor=SYSTEM,
+            display_name=display_name,
+            process_id=process_id,
             name=name,
             group=group,
             system_address=address,

@@ -47,12 +47,14 @@ def user_create(
     """Create an agent."""
     from core.db import session_scope
     from desk.actor import SYSTEM
+    from desk.agent import admin as agent_admin
     from desk.agent import service as agents
     from desk.demo import seed_reference_data
 
     with session_scope() as session:
         seed_reference_data(session)
-        agent = agents.create_agent(
+        # The same service as the admin page: validated and recorded in the audit trail.
+        agent = agent_admin.create(
             session,
             actor=SYSTEM,
             login=login,
@@ -106,6 +108,35 @@ def user_sign_out(login: str) -> None:
         agent = agents.get_agent(session, login=login)
         ended = agents.end_all_sessions(session, actor=SYSTEM, agent=agent)
     click.echo(f"agent {login} signed out everywhere ({ended} session(s) ended)")
+
+
+def _set_active(logins: tuple[str, ...], *, active: bool) -> None:
+    from core.db import session_scope
+    from desk.actor import SYSTEM
+    from desk.agent import admin as agent_admin
+    from desk.agent import service as agents
+
+    with session_scope() as session:
+        ids = [agents.get_agent(session, login=login).id for login in logins]
+        results = agent_admin.bulk_set_active(session, actor=SYSTEM, agent_ids=ids, active=active)
+    for result in results:
+        click.echo(f"{result.login}: {result.outcome}" + (f" ({result.message})" if result.message else ""))
+
+
+@user.command("deactivate")
+@click.argument("logins", nargs=-1, required=True)
+@friendly_errors
+def user_deactivate(logins: tuple[str, ...]) -> None:
+    """Deactivate agents (never deleted: their history stays theirs); signs them out everywhere."""
+    _set_active(logins, active=False)
+
+
+@user.command("activate")
+@click.argument("logins", nargs=-1, required=True)
+@friendly_errors
+def user_activate(logins: tuple[str, ...]) -> None:
+    """Let deactivated agents sign in again."""
+    _set_active(logins, active=True)
 
 
 @click.group()

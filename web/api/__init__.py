@@ -17,17 +17,56 @@ from typing import Any
 import flask_smorest
 from flask import Blueprint, Flask, render_template
 
-from web.api import articles, directory, errors, processes, queues, tasks, tickets
-from web.api.common import authenticate, refuse_observer_writes, require_agent
+from web.api import (
+    admin_agents,
+    admin_customers,
+    admin_queues,
+    articles,
+    directory,
+    errors,
+    messages,
+    problems,
+    processes,
+    queues,
+    stats,
+    tasks,
+    tickets,
+)
+from web.api.common import authenticate, refuse_observer_writes, require_admin_token, require_agent
 from web.api.schemas import ErrorSchema
 
 __all__ = ["init_app"]
 
 API_PREFIX = "/api/v1"
-RESOURCES = (tickets.bp, articles.bp, tasks.bp, processes.bp, queues.bp, directory.bp)
+RESOURCES = (
+    tickets.bp,
+    articles.bp,
+    tasks.bp,
+    processes.bp,
+    queues.bp,
+    directory.bp,
+    admin_customers.bp,
+    admin_queues.bp,
+    admin_agents.bp,
+    problems.bp,
+    stats.bp,
+    messages.bp,
+)
 # Customer tokens get 403 on every endpoint of these (tickets, articles and queues decide per
 # view).
-AGENT_ONLY = (tasks.bp, processes.bp, directory.bp)
+AGENT_ONLY = (
+    tasks.bp,
+    processes.bp,
+    directory.bp,
+    admin_customers.bp,
+    admin_queues.bp,
+    admin_agents.bp,
+    problems.bp,
+    stats.bp,
+    messages.bp,
+)
+# Administration: 403 unless the token's agent has rw on the admin group.
+ADMIN_ONLY = (admin_customers.bp, admin_queues.bp, admin_agents.bp)
 
 # Blueprints are set up once, at import; every app (tests build many) registers them.
 for _resource in RESOURCES:
@@ -35,6 +74,8 @@ for _resource in RESOURCES:
     _resource.smorest.before_request(refuse_observer_writes)
 for _resource in AGENT_ONLY:
     _resource.smorest.before_request(require_agent)
+for _resource in ADMIN_ONLY:
+    _resource.smorest.before_request(require_admin_token)
 errors.register_blueprint_handlers([r.smorest for r in RESOURCES])
 
 

@@ -29,6 +29,7 @@ from core.errors import NotFound, PermissionDenied
 from desk.agent import service as agent_service
 from desk.agent.models import Agent
 from desk.customer.models import CustomerUser
+from desk.permission import service as permissions
 from desk.ticket import service as ticket_service
 from desk.ticket.models import Ticket
 from web.api.errors import PreconditionFailed, Unauthorized
@@ -76,6 +77,12 @@ def current_agent() -> Agent:
 def require_agent() -> None:
     """``before_request`` of the agent-only resources: 403 for a customer token."""
     current_agent()
+
+
+def require_admin_token() -> None:
+    """``before_request`` of the administration resources: 403 unless the token's agent
+    administers the system, before any body is validated (the services check it again)."""
+    permissions.require_admin(get_db(), current_agent())
 
 
 def refuse_observer_writes() -> None:

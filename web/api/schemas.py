@@ -200,6 +200,10 @@ class TicketSchema(Schema):
     merged_into_id = fields.Integer(allow_none=True, required=True)
     created_at = fields.DateTime(required=True)
     changed_at = fields.DateTime(required=True)
+    # Escalation due times of the ticket's service level (None: no target runs).
+    first_response_due = fields.DateTime(allow_none=True, required=True)
+    update_due = fields.DateTime(allow_none=True, required=True)
+    solution_due = fields.DateTime(allow_none=True, required=True)
     version = fields.Integer(required=True, metadata={"description": "also sent as the ETag"})
 
 

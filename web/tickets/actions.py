@@ -99,6 +99,15 @@ def _load(session: Session, model: type[M], name: str) -> M:
     return found
 
 
+def _optional_id(name: str) -> int | None:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationError("invalid choice", errors={name: ["choose one of the list"]})
+    return int(raw)
+
+
 def _attachments() -> list[AttachmentDraft]:
     files = [f for f in request.files.getlist("attachments") if f and f.filename]
     if len(files) > MAX_ATTACHMENTS:
@@ -138,6 +147,8 @@ def reply(session: Session, agent: Agent, ticket: Ticket) -> str:
         body_text=_text("body"),
         subject=request.form.get("subject", "")[:500],
         attachments=_attachments(),
+        # The standard template chosen above the form: its files go along.
+        template_id=_optional_id("template_id"),
     )
     return _("Your reply was sent to the customer.")
 

@@ -18,7 +18,6 @@ from desk.agent.models import Agent
 from desk.customer import service as customer_service
 from desk.customer.models import CustomerUser
 from desk.permission import service as permissions
-from desk.queue import service as queue_service
 from desk.queue.models import Queue
 from desk.ticket.models import Ticket
 from flows.drafts import ArticleDraft
@@ -36,8 +35,7 @@ MAX_EMAIL = 254
 
 
 def _creatable_queues(session: Session, agent: Agent) -> list[Queue]:
-    allowed = permissions.queue_ids_with(session, agent, "create")
-    return [q for q in queue_service.list_queues(session) if q.id in allowed and q.valid]
+    return [q for q in permissions.queues_with(session, agent, "create") if q.valid]
 
 
 def _render(

@@ -5,7 +5,8 @@ once more here, under the same policy (:mod:`desk.article.html`), before they ar
 safe: a body that reached the database some other way (an import, a bug, an old row) still
 cannot run script in an agent's browser or fetch anything from elsewhere.  Remote images keep
 only ``data-remote-src`` (a resolved ``https``/``http`` address) until the agent asks for
-them; ``cid:`` images point at the article's stored attachments.
+them; ``cid:`` images point at the article's stored attachments (an attached mail's own
+``cid:`` images, inside its ``.eml``, are left without a source).
 
 Plain-text bodies are split into what the sender wrote and the quoted text (lines starting
 with ``>`` and the "On … wrote:" line before them), which the page collapses.
@@ -37,6 +38,15 @@ def inert_html(body_html: str, cid_url: Callable[[str], str | None] | None = Non
 
         clean = _CID_SRC.sub(to_attachment, clean)
     return Markup(clean)  # noqa: S704 (cleaned by nh3 just above)
+
+
+def inert_embedded_html(body_html: str) -> Markup:
+    """The HTML of an attached mail, cleaned as :func:`inert_html` does.
+
+    Its ``cid:`` images are parts inside the ``.eml``, not attachments of the article, so they
+    have no address on our site: their ``src`` is left empty (the browser fetches nothing).
+    """
+    return Markup(_CID_SRC.sub(r"\1\3", policy.clean(body_html)))  # noqa: S704 (cleaned by nh3)
 
 
 def has_remote_images(body_html: str | None) -> bool:

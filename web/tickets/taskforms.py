@@ -45,6 +45,9 @@ class FormField:
     step: str = "1"
     value: Any = None
     errors: list[str] = field(default_factory=list)
+    # ``"x-agents-role": "<role>"`` on a login field: the form suggests that role's members
+    # who are not away (S11); only a suggestion, the lane rules decide.
+    agents_role: str | None = None
 
 
 def capabilities_of(actor: Actor) -> frozenset[str]:
@@ -100,6 +103,7 @@ def fields_of(
             required=name in required,
             value=values.get(name, spec.get("default")),
             errors=list(errors.get(name, [])),
+            agents_role=str(spec["x-agents-role"]) if isinstance(spec.get("x-agents-role"), str) else None,
         )
         if choices is not None:
             item.options = choices

@@ -23,8 +23,8 @@ from desk.article.models import Article
 from desk.history import service as history_service
 from desk.outbox import service as outbox_service
 from desk.permission import service as permissions
-from desk.queue import service as queue_service
 from desk.template import service as template_service
+from desk.ticket import admin as ticket_admin
 from desk.ticket import service as ticket_service
 from desk.ticket import states as state_service
 from desk.ticket.models import Ticket
@@ -35,7 +35,7 @@ from web.auth import login_required
 from web.auth.users import current_agent
 from web.db import get_db
 from web.security import CONTENT_SECURITY_POLICY
-from web.tickets import rendering, taskforms
+from web.tickets import embedded_mail, rendering, taskforms
 from web.tickets.support import _, attempt_validated, back_to, check_id, flash_done
 
 bp = Blueprint("ticket_view", __name__)
@@ -157,24 +157,27 @@ def render_ticket(
         reply_text = template_service.compose_answer(session, ticket=ticket, agent=agent, template=chosen)
     move_targets = []
     if rights.move:
-        allowed = permissions.queue_ids_with(session, agent, "move_into")
         move_targets = [
             q
-            for q in queue_service.list_queues(session)
-            if q.id in allowed and q.valid and q.id != ticket.queue_id
+            for q in permissions.queues_with(session, agent, "move_into")
+            if q.valid and q.id != ticket.queue_id
         ]
     owners: list[Agent] = []
     responsibles: list[Agent] = []
     if rights.owner:
-        for candidate in agent_service.list_agents(session):
-            if not candidate.active or candidate.read_only:
-                continue
-            if permissions.has_queue_permission(session, candidate, ticket.queue, "owner"):
+        listed = agent_service.list_agents(session, with_roles=False)  # the lists need no roles
+        candidates = [a for a in listed if a.active and not a.read_only]
+        # Every candidate's rights in two queries, not two per agent.
+        held = permissions.group_permissions_of(session, candidates)
+        for candidate in candidates:
+            on_queue = held[candidate.id].get(ticket.queue.group_id, set())
+            if "owner" in on_queue:
                 owners.append(candidate)
-            if permissions.has_queue_permission(session, candidate, ticket.queue, "ro"):
+            if "ro" in on_queue:
                 responsibles.append(candidate)
-    tasks = _task_views(agent, ticket, failed_task_id, submitted or {}, errors or {})
+    # The newest instance first: the tasks of that instance then find it in the session.
     process = newest_instance(ticket)
+    tasks = _task_views(agent, ticket, failed_task_id, submitted or {}, errors or {})
     context = {
         "ticket": ticket,
         "rights": rights,
@@ -198,9 +201,13 @@ def render_ticket(
         "responsibles": responsibles,
         "states": [s for s in state_service.list_states(session) if s.valid and s.type != "merged"],
         "priorities": PRIORITIES,
+        "priority_labels": ticket_admin.priority_names(session),
         "body_html": lambda article: rendering.inert_html(article.body_html or "", _cid_resolver(article)),
         "has_remote_images": rendering.has_remote_images,
         "split_quotes": rendering.split_quotes,
+        # Attached mails shown under their article (parsed when the template asks).
+        "is_mail": embedded_mail.is_mail,
+        "embedded_mail": lambda file: embedded_mail.for_attachment(session, actor=agent, attachment=file),
     }
     response = Response(render_template("tickets/view.html", **context), status=status)
     # The process diagram needs no relaxed policy: bpmn-js's viewer sets its styles through
@@ -214,8 +221,7 @@ def render_ticket(
 
 def newest_instance(ticket: Ticket) -> ProcessInstance | None:
     """The ticket's newest process instance (the one the diagram shows), if any."""
-    instances = runtime.instances_of(get_db(), ticket=ticket)
-    return instances[-1] if instances else None
+    return runtime.newest_instance(get_db(), ticket=ticket)
 
 
 def _cid_resolver(article: Article) -> Any:

@@ -1,0 +1,1 @@
+"""The customer portal's own records: customer sessions and one-time sign-in links."""

@@ -1,0 +1,1 @@
+"""Teams and load (S11): agent availability and temporary queue memberships."""

@@ -1,0 +1,28 @@
+"""The inbox page sends the same SQL statements for 2 open tasks as for 30 (issue 16)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.inbox_data import tickets_with_triage
+from tests.query_count import count_statements, page_statements
+
+
+def _inbox_statements(client, engine, url: str) -> tuple[int, str]:
+    client.get(url)  # the first request of a session may do one-off work (none expected)
+    with count_statements(engine) as statements:
+        html = client.get(url).text
+    return len(page_statements(statements)), html
+
+
+@pytest.mark.parametrize("url", ["/inbox", "/inbox?scope=unclaimed"])
+def test_the_inbox_takes_the_same_statements_for_few_and_many_tasks(client, login, session, engine, url):
+    login("secretary")
+    tickets_with_triage(session, 2)
+    few, few_html = _inbox_statements(client, engine, url)
+    tickets_with_triage(session, 28)
+    many, many_html = _inbox_statements(client, engine, url)
+
+    assert few_html.count('class="inbox-task"') < many_html.count('class="inbox-task"') == 25  # a full page
+    assert "Inbox load" in many_html
+    assert few == many
