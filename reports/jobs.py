@@ -29,7 +29,7 @@ def send_weekly_reports() -> int:
     return sent
 
 
-@periodic(every_seconds=3600)
+@periodic(every_seconds=300)
 def weekly_reports() -> None:
-    """The hourly check behind :func:`send_weekly_reports`."""
+    """The check (every five minutes) behind :func:`send_weekly_reports`."""
     send_weekly_reports()

@@ -1,7 +1,7 @@
 """The weekly statistics mail: who gets it, and what it says.
 
 An agent who may read statistics subscribes (the statistics page has the switch, an
-administrator may subscribe others); the hourly job mails every subscriber whose last mail is
+administrator may subscribe others); the job (every five minutes) mails every subscriber whose last mail is
 a week old the figures of the last seven days, over the queues that agent may read, through
 the outbox like every other mail.
 """

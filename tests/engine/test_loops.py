@@ -15,11 +15,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from core import config
-from core.db import session_scope
+from core.db import session_scope, utcnow
 from desk.actor import SYSTEM
 from desk.demo import seed_demo
 from desk.queue.models import Queue
@@ -283,3 +284,109 @@ def test_the_time_budget_is_a_setting():
     assert config.Settings.from_env({**base, "TICKETFLOW_ENGINE_BUDGET_MS": "250"}).engine_budget_ms == 250
     with pytest.raises(config.ConfigurationError):
         config.Settings.from_env({**base, "TICKETFLOW_ENGINE_BUDGET_MS": "0"})
+
+
+# A loop whose every round splits in parallel and joins, with a boundary timer on its user
+# task and a ``ticket_closed`` event subprocess: what compaction must not break.
+RICH = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {NAMESPACES} id="d" targetNamespace="t">
+<bpmn:message id="closed" name="ticket_closed"/>
+<bpmn:process id="rich" isExecutable="true">
+<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+<bpmn:parallelGateway id="split">
+  <bpmn:incoming>f1</bpmn:incoming>
+  <bpmn:incoming>again</bpmn:incoming>
+  <bpmn:outgoing>a1</bpmn:outgoing>
+  <bpmn:outgoing>b1</bpmn:outgoing>
+  </bpmn:parallelGateway>
+<bpmn:userTask id="ask" name="Ask">
+  <bpmn:incoming>a1</bpmn:incoming>
+  <bpmn:outgoing>a2</bpmn:outgoing>
+  </bpmn:userTask>
+<bpmn:boundaryEvent id="late" attachedToRef="ask">
+  <bpmn:outgoing>lt</bpmn:outgoing>
+  <bpmn:timerEventDefinition>
+  <bpmn:timeDuration>PT1H</bpmn:timeDuration>
+  </bpmn:timerEventDefinition>
+  </bpmn:boundaryEvent>
+<bpmn:userTask id="remind" name="Remind">
+  <bpmn:incoming>lt</bpmn:incoming>
+  <bpmn:outgoing>lt2</bpmn:outgoing>
+  </bpmn:userTask>
+<bpmn:endEvent id="lend"><bpmn:incoming>lt2</bpmn:incoming></bpmn:endEvent>
+<bpmn:scriptTask id="b" name="B">
+  <bpmn:incoming>b1</bpmn:incoming>
+  <bpmn:outgoing>b2</bpmn:outgoing>
+  <bpmn:script>b_rounds = value_of('b_rounds', 0) + 1</bpmn:script>
+  </bpmn:scriptTask>
+<bpmn:parallelGateway id="join">
+  <bpmn:incoming>a2</bpmn:incoming>
+  <bpmn:incoming>b2</bpmn:incoming>
+  <bpmn:outgoing>j</bpmn:outgoing>
+  </bpmn:parallelGateway>
+<bpmn:exclusiveGateway id="more" default="again">
+  <bpmn:incoming>j</bpmn:incoming>
+  <bpmn:outgoing>again</bpmn:outgoing>
+  <bpmn:outgoing>done</bpmn:outgoing>
+  </bpmn:exclusiveGateway>
+<bpmn:endEvent id="end"><bpmn:incoming>done</bpmn:incoming></bpmn:endEvent>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+<bpmn:sequenceFlow id="a1" sourceRef="split" targetRef="ask"/>
+<bpmn:sequenceFlow id="b1" sourceRef="split" targetRef="b"/>
+<bpmn:sequenceFlow id="a2" sourceRef="ask" targetRef="join"/>
+<bpmn:sequenceFlow id="b2" sourceRef="b" targetRef="join"/>
+<bpmn:sequenceFlow id="lt" sourceRef="late" targetRef="remind"/>
+<bpmn:sequenceFlow id="lt2" sourceRef="remind" targetRef="lend"/>
+<bpmn:sequenceFlow id="j" sourceRef="join" targetRef="more"/>
+<bpmn:sequenceFlow id="again" sourceRef="more" targetRef="split"/>
+<bpmn:sequenceFlow id="done" sourceRef="more" targetRef="end">
+  <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">value_of('finished', False)
+  </bpmn:conditionExpression>
+  </bpmn:sequenceFlow>
+<bpmn:subProcess id="on_close" triggeredByEvent="true">
+  <bpmn:startEvent id="cs" isInterrupting="false">
+  <bpmn:outgoing>c1</bpmn:outgoing>
+  <bpmn:messageEventDefinition id="cm" messageRef="closed"/>
+  </bpmn:startEvent>
+  <bpmn:scriptTask id="cnote" name="Closed">
+  <bpmn:incoming>c1</bpmn:incoming>
+  <bpmn:outgoing>c2</bpmn:outgoing>
+  <bpmn:script>closed_seen = 1</bpmn:script>
+  </bpmn:scriptTask>
+  <bpmn:endEvent id="ce"><bpmn:incoming>c2</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="cnote"/>
+  <bpmn:sequenceFlow id="c2" sourceRef="cnote" targetRef="ce"/>
+</bpmn:subProcess>
+</bpmn:process></bpmn:definitions>
+"""
+
+
+def test_joins_boundary_timers_and_event_subprocesses_work_after_many_rounds():
+    parsed = parse_document(RICH)
+    workflow = BpmnWorkflow(
+        parsed.parser.get_spec("rich"),
+        parsed.parser.get_subprocess_specs("rich"),
+        script_engine=TicketflowScriptEngine(),
+    )
+    runtime.run_step(lambda: runtime.engine_steps(workflow))
+    for _ in range(400):
+        (ask,) = workflow.get_tasks(state=TaskState.READY, manual=True)
+        assert ask.task_spec.bpmn_id == "ask"
+        ask.run()
+        runtime.run_step(lambda current=workflow: runtime.engine_steps(current))
+        workflow = serialization.loads(serialization.dumps(workflow), TicketflowScriptEngine())
+    assert compaction.max_depth(workflow) < compaction.COMPACT_AT_DEPTH
+
+    # The event subprocess still hears its message; the loop goes on beside it.
+    closed = workflow.subprocess_specs["on_close"].task_specs["cs"].event_definition
+    workflow.send_event(BpmnEvent(closed, {}))
+    runtime.run_step(lambda: runtime.engine_steps(workflow))
+    (ask,) = workflow.get_tasks(state=TaskState.READY, manual=True)
+    assert ask.task_spec.bpmn_id == "ask"
+    assert workflow.get_tasks(spec_name="cnote", state=TaskState.COMPLETED)
+    # The boundary timer of the 401st round still fires and interrupts.
+    with time_machine.travel(utcnow() + timedelta(hours=2), tick=False):
+        workflow.refresh_timers()
+        runtime.run_step(lambda: runtime.engine_steps(workflow))
+    assert [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)] == ["remind"]
+    assert not workflow.is_completed()

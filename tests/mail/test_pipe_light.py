@@ -11,8 +11,10 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import redis
 from sqlalchemy import select
 
@@ -22,7 +24,7 @@ from desk.rawmail.models import RawMail
 from mail.inbound.pipe import PROCESS_JOB
 from mail.tasks import process_raw_mail_job
 from tests.mail.conftest import build_mail
-from tests.subprocesses import free_port, ticketflow_env
+from tests.subprocesses import PrivateRedis, free_port, ticketflow_env
 
 EX_TEMPFAIL = 75
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -57,11 +59,22 @@ def _job_messages(client: redis.Redis) -> list[dict]:
     return [json.loads(raw) for raw in client.hvals("ticketflow:default.msgs")]
 
 
-def test_the_pipe_stores_the_mail_and_enqueues_it_without_the_app(mail_database, redis_url, tmp_path):
-    env = ticketflow_env(mail_database, tmp_path, REDIS_URL=redis_url)
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[str]:
+    """A redis-server of this test's own: a worker of another test must not take its job."""
+    server = PrivateRedis(tmp_path / "redis")
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.kill()
+
+
+def test_the_pipe_stores_the_mail_and_enqueues_it_without_the_app(mail_database, own_redis, tmp_path):
+    env = ticketflow_env(mail_database, tmp_path, REDIS_URL=own_redis)
     mail = build_mail(subject="Light pipe", sender="Lia Light <lia@light.example>")
-    client = redis.Redis.from_url(redis_url)
-    waiting_before = {m["message_id"] for m in _job_messages(client)}  # Redis is shared
+    client = redis.Redis.from_url(own_redis)
+    waiting_before = {m["message_id"] for m in _job_messages(client)}
 
     done = _ingest(
         mail.as_bytes(), env, "--sender", "lia@light.example", "--recipient", "bcc@helpdesk.example"
