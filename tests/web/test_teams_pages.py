@@ -119,3 +119,13 @@ def test_odd_numbers_are_field_errors_not_server_errors(client, login, agent, qu
         )
         assert response.status_code == 422, minutes
         assert "a whole number from 1 to 10080" in response.text
+
+
+def test_a_team_lead_sees_the_load_of_the_queues_they_may_read(client, login, queue):
+    login("alice")  # 1st level and Raw, not Finance
+    page = client.get("/teams/load")
+    assert page.status_code == 200
+    rows = set(re.findall(r'data-load-queue="([^"]+)"', page.text))
+    assert "1st level" in rows
+    assert "Finance" not in rows
+    assert "/teams/load" in client.get("/").text

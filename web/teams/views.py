@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import flask_login
-from flask import Blueprint, flash, request
+from flask import Blueprint, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
@@ -72,3 +72,11 @@ def switch() -> ResponseReturnValue:
         details = "; ".join(m for messages in exc.errors.values() for m in messages)
         flash(gettext("Availability not changed: %(why)s", why=details or exc.message), "error")
     return redirects.redirect_to(request.form.get("next"), default="/")
+
+
+@bp.get("/teams/load")
+@login_required
+def load_page() -> ResponseReturnValue:
+    """The load of every queue the agent may read, for team leads (S11)."""
+    session, agent = get_db(), current_agent()
+    return render_template("teams/load.html", load=team_flows.load(session, actor=agent))
