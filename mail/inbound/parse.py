@@ -351,7 +351,8 @@ def _mailboxes(value: str) -> list[tuple[str, str]]:
     Encoded words are set aside before the list is split, so that what they decode to can
     only ever be a name; then names (a phrase or an ``addr (Name)`` comment, group names
     dropped) are decoded and put on one line.  Addresses are lower-cased (compared
-    case-insensitively everywhere; IDN domains stay as given) and lose a trailing dot of
+    case-insensitively everywhere; an IDN domain in its ASCII form, so ``bücher.example``
+    and ``xn--bcher-kva.example`` are one customer and answers can be sent) and lose a trailing dot of
     the domain (``bob@example.org.`` is the same address).  Entries without an address
     (an empty group, a stray comma) are dropped.
     """
@@ -373,12 +374,22 @@ def _mailboxes(value: str) -> list[tuple[str, str]]:
         address = "".join(restore(addr).split()).lower()
         local, at, domain = address.rpartition("@")
         if at:
-            address = f"{local}@{_TRAILING_DOT.sub('', domain)}"
+            address = f"{local}@{_ascii_domain(_TRAILING_DOT.sub('', domain))}"
         if not address or address in ("<>", "@"):
             continue
         decoded = _decode_name(restore(name)) if name else ""
         result.append((" ".join(decoded.split())[:MAX_HEADER], address[:MAX_HEADER]))
     return result
+
+
+def _ascii_domain(domain: str) -> str:
+    """An internationalised domain in its ASCII (punycode) form; anything else as it is."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:  # not a valid IDN: kept as written, still the same each time
+        return domain
 
 
 def _decode_name(name: str) -> str:
