@@ -114,8 +114,10 @@ def check_request() -> Response | None:
     return _invalid_text(errors)
 
 
-def _pairs_problems(pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str]]:
-    for name, value in pairs:
+def _pairs_problems(pairs: Iterable[tuple[str | None, str | None]]) -> Iterator[tuple[str, str]]:
+    for raw_name, raw_value in pairs:
+        # A multipart part with a malformed name (``name="\"``) comes back without one.
+        name, value = raw_name or "", raw_value or ""
         for problem in (text_problem(name), text_problem(value)):
             if problem:
                 yield name, problem

@@ -229,3 +229,17 @@ def test_a_list_parameter_at_its_maximum_is_fine(admin_api):
     response = admin_api.get("/tickets", query_string=[("queue_id", v) for v in values])
 
     assert response.status_code == 200
+
+
+def test_a_multipart_part_with_a_malformed_name_is_no_server_error(admin_api, new_ticket):
+    # Found by schemathesis: ``name="\"`` makes werkzeug return the part without a name.
+    ticket = new_ticket()
+    boundary = "6f9cf19471cdba90f3de805033f91d6e"
+    body = f'--{boundary}\r\nContent-Disposition: form-data; name="\\"\r\n\r\nnull\r\n--{boundary}--\r\n'
+    response = admin_api.post(
+        f"/tickets/{ticket.id}/articles/upload",
+        data=body.encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code in (400, 422), response.get_data(as_text=True)
+    assert response.get_json()["code"]
