@@ -23,6 +23,7 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -126,12 +127,18 @@ def test_chained_calls_keep_the_contract(on_test_app, token, bearer_for):
         ) -> None:
             case.validate_response(response, checks=CHECKS)
 
-    Workflow.run(
-        settings=settings(
-            max_examples=8,
-            stateful_step_count=6,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
+    run_settings = settings(
+        max_examples=8,
+        stateful_step_count=6,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
     )
+    try:
+        Workflow.run(settings=run_settings)
+    except FlakyStrategyDefinition:
+        # The chain draws its next step from the app's answers (new ids, new links), and the
+        # database keeps what earlier examples created: replaying an example can then draw
+        # differently, which Hypothesis reports as flaky data generation, not as a failure
+        # of the API.  One fresh run decides; a real contract failure fails it again.
+        Workflow.run(settings=run_settings)
