@@ -1,0 +1,23 @@
+"""engine: specs stored once per version (issue 16)
+
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-12-01 15:40:00.000000
+
+Placeholder: filled in by the work on this part.
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0020"
+down_revision: str | None = "0019"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""
