@@ -31,15 +31,26 @@ translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k lazy_gettext -o web/translations/messages.pot .
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations --no-fuzzy-matching
 
-$(ASSETS): package.json package-lock.json
+$(ASSETS): package.json package-lock.json $(wildcard web/assets/*.js web/assets/*.json web/assets/*/*.js web/assets/*/*/*.js)
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p web/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js web/static/vendor/htmx.min.js
 	mkdir -p web/static/vendor/bpmn-js
 	cp node_modules/bpmn-js/dist/bpmn-viewer.production.min.js web/static/vendor/bpmn-js/
+	# The ticket page's diagram: the viewer with zoom and pan (mouse wheel, drag, buttons).
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js web/static/vendor/bpmn-js/
 	cp node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css web/static/vendor/bpmn-js/
 	# Chart.js draws the statistics page's charts (a canvas each; no inline script or style).
 	cp node_modules/chart.js/dist/chart.umd.min.js web/static/vendor/chart.umd.min.js
+	# The process designer: our web/assets/designer.js (modeler, properties panel, bpmnlint
+	# with our rules) bundled by esbuild, and the stylesheets and font it needs.
+	node_modules/.bin/esbuild web/assets/designer.js --bundle --minify --format=iife --target=es2020 \
+	  --define:process.env.NODE_ENV='"production"' --log-level=warning --outfile=web/static/vendor/designer.bundle.js
+	mkdir -p web/static/vendor/designer
+	cp -r node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css \
+	  node_modules/bpmn-js/dist/assets/bpmn-font web/static/vendor/designer/
+	cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css web/static/vendor/designer/
+	cp node_modules/bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css web/static/vendor/designer/
 	touch $@
 
 demo: $(STAMP) $(ASSETS) $(COMPILED)

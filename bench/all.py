@@ -24,6 +24,7 @@ ARGS: dict[str, dict[str, list[str]]] = {
         "lifecycle": ["--lifecycles", "200", "--raw", "2000", "--loops", "10"],
         "timers": ["--timers", "500"],
         "run": ["--tickets", "500", "--report", str(REPORTS / "desk_core.json")],
+        "stats": ["--size", "small"],
     },
     "medium": {
         "dataset": ["--size", "medium"],
@@ -32,6 +33,7 @@ ARGS: dict[str, dict[str, list[str]]] = {
         "lifecycle": ["--lifecycles", "500", "--raw", "5000", "--loops", "10"],
         "timers": ["--timers", "2000"],
         "run": ["--tickets", "2000", "--report", str(REPORTS / "desk_core.json")],
+        "stats": ["--size", "medium"],
     },
     "full": {
         "dataset": ["--size", "full"],
@@ -40,9 +42,10 @@ ARGS: dict[str, dict[str, list[str]]] = {
         "lifecycle": ["--lifecycles", "1000", "--raw", "10000", "--loops", "10"],
         "timers": ["--timers", "10000"],
         "run": ["--tickets", "2000", "--report", str(REPORTS / "desk_core.json")],
+        "stats": ["--size", "full"],
     },
 }
-ORDER = ["dataset", "web", "mail", "lifecycle", "timers", "run"]
+ORDER = ["dataset", "web", "mail", "lifecycle", "timers", "run", "stats"]
 
 
 def main() -> None:
@@ -72,7 +75,7 @@ def main() -> None:
         *[f"- {name}: {state}" for name, state in outcome.items()],
         "",
     ]
-    for name in ("web", "mail", "lifecycle", "timers"):
+    for name in ("web", "mail", "lifecycle", "timers", "stats"):
         part = REPORTS / f"{name}.md"
         if part.exists() and (not args.only or name in args.only):
             lines += [part.read_text(), ""]

@@ -70,6 +70,18 @@ def _workflow_bytes(factory: sessionmaker[Session], instance_id: int) -> int:
         return len(instance.workflow_json.encode())
 
 
+def _definition_bytes(factory: sessionmaker[Session], instance_id: int) -> int:
+    """The instance's definition row (stored once per content hash, shared by its instances)."""
+    from core.db import session_scope
+    from engine.models import ProcessInstance, ProcessSpec
+
+    with session_scope(factory) as session:
+        instance = session.get(ProcessInstance, instance_id)
+        assert instance is not None
+        spec = session.get(ProcessSpec, instance.spec_hash) if instance.spec_hash else None
+        return len(spec.spec_json.encode()) if spec is not None else 0
+
+
 def _start(factory: sessionmaker[Session], n: int, queue: str = "Raw") -> tuple[int, int]:
     from core.db import session_scope
     from desk.actor import SYSTEM
@@ -158,6 +170,7 @@ def _loop_sizes(factory: sessionmaker[Session], loops: int) -> dict[str, int]:
         _complete(factory, instance_id, {"action": "consult", "consultation_question": f"Loop {k}?"})
         _complete(factory, instance_id, {"outcome": "return", "note": f"Answer {k}."})
         sizes[f"after_{k}_loops"] = _workflow_bytes(factory, instance_id)
+    sizes["definition_once_per_version"] = _definition_bytes(factory, instance_id)
     return sizes
 
 

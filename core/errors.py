@@ -2,9 +2,25 @@
 
 Services raise these; the web, API and CLI layers turn them into a page, a JSON error body
 or an exit message.  Each carries a stable ``code`` for clients and a human ``message``.
+
+Messages are translated at the edge, not where they are raised (the layer that raises knows
+no request and no language): the first argument is a message id, marked with
+``core.i18n.N_`` so ``make translations`` extracts it, with named ``%(name)s`` placeholders
+whose values come as keyword arguments::
+
+    raise TicketLocked(N_("ticket %(number)s is locked by %(holder)s"), number=..., holder=...)
+
+``message`` is the English text (logs, the API's ``message``, the CLI); the web shows
+:meth:`TicketflowError.translated` in the request's language.  Field messages in ``errors``
+are message ids without placeholders; :meth:`TicketflowError.translated_errors` translates
+them (a text that is no msgid, such as a JSON Schema validator's, stays as it is).
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from core.i18n import Gettext, interpolate
 
 
 class TicketflowError(Exception):
@@ -13,10 +29,20 @@ class TicketflowError(Exception):
     code = "error"
     http_status = 400
 
-    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None, **params: Any) -> None:
+        self.msgid = message
+        self.params = params
+        self.message = interpolate(message, message, params)
+        super().__init__(self.message)
         self.errors = errors or {}
+
+    def translated(self, gettext: Gettext) -> str:
+        """The message in the language of ``gettext`` (``_(msgid)`` without parameters)."""
+        return interpolate(gettext(self.msgid), self.msgid, self.params)
+
+    def translated_errors(self, gettext: Gettext) -> dict[str, list[str]]:
+        """The field messages in the language of ``gettext``."""
+        return {name: [gettext(m) for m in messages] for name, messages in self.errors.items()}
 
 
 class ConfigurationError(TicketflowError):

@@ -172,6 +172,9 @@ def seed_demo(session: Session) -> None:
     groups = {g.name: g for g in session.scalars(select(Group))}
     for name in (*_HELPDESK_GROUPS, *_CLUB_GROUPS):
         groups[name] = agents.create_group(session, actor=SYSTEM, name=name)
+    if "designer" not in groups:
+        # rw on it opens the process designer (/designer) and allows deploys; it holds no queue.
+        groups["designer"] = agents.create_group(session, actor=SYSTEM, name="designer")
     roles = {
         "consultant": agents.create_role(
             session, actor=SYSTEM, name="consultant", may_contact_customers=False

@@ -17,11 +17,15 @@ from desk.blob.models import Blob
 from desk.calendar.models import BusinessCalendar
 from desk.customer.models import CustomerCompany, CustomerImport, CustomerUser
 from desk.history.models import History
+from desk.notifications.models import Notification
 from desk.outbox.models import OutboxMessage
 from desk.portal.models import CustomerSession, SignInLink
 from desk.problem.models import ProblemMessage, ProblemRecipient
 from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
+from desk.reading.models import AgentTicketSeen
+from desk.saved_view.models import SavedView
+from desk.services.models import Service
 from desk.sla.models import ServiceLevel
 from desk.team.models import AgentAvailability, TemporaryMembership
 from desk.template.models import (
@@ -33,6 +37,7 @@ from desk.template.models import (
     TextVariant,
 )
 from desk.ticket.models import State, Ticket, TicketLink, TicketNumberCounter, TicketPriority, TicketType
+from desk.time_accounting.models import TimeAccounting
 
 __all__ = [
     "Agent",
@@ -40,6 +45,7 @@ __all__ = [
     "AgentGroupPermission",
     "AgentRole",
     "AgentSession",
+    "AgentTicketSeen",
     "ApiToken",
     "Article",
     "Attachment",
@@ -54,6 +60,7 @@ __all__ = [
     "Group",
     "History",
     "LoginLimitCounter",
+    "Notification",
     "OutboxMessage",
     "ProblemMessage",
     "ProblemRecipient",
@@ -62,6 +69,8 @@ __all__ = [
     "Role",
     "RoleGroupPermission",
     "Salutation",
+    "SavedView",
+    "Service",
     "ServiceLevel",
     "SignInLink",
     "Signature",
@@ -75,6 +84,7 @@ __all__ = [
     "TicketNumberCounter",
     "TicketPriority",
     "TicketType",
+    "TimeAccounting",
 ]
 
 # Importing the guards here means no code path can load the models without them.

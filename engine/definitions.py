@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from sqlalchemy import and_, event, func, select
 from sqlalchemy.orm import Session, defer
 
@@ -24,7 +23,17 @@ from desk.agent.models import Agent, Group
 from desk.permission import service as permissions
 from engine.errors import ProcessValidationError
 from engine.models import ProcessVersion
-from engine.parser import content_hash, find_call_cycle, load_xml, parse_document
+from engine.parser import (
+    DECISION_SUFFIX,
+    TicketflowParser,
+    UnreadableFile,
+    content_hash,
+    find_call_cycle,
+    load_xml,
+    normalize,
+    parse_document,
+    split_files,
+)
 
 DESIGNER_GROUP = "designer"
 DEFAULT_BPMN_DIR = Path(__file__).resolve().parent.parent / "bpmn"
@@ -125,8 +134,12 @@ def deploy_with_outcome(
     bpmn_xml: str,
     forms: Mapping[str, Any] | None = None,
     known_processes: Sequence[str] = (),
+    note: str = "",
 ) -> list[tuple[ProcessVersion, bool]]:
-    """Like :func:`deploy`, with whether each version is new (False: identical content)."""
+    """Like :func:`deploy`, with whether each version is new (False: identical content).
+
+    ``note`` is the change note stored on each new version (the designer requires one).
+    """
     require_designer(session, actor)
     forms = dict(forms or {})
     deployed = set(session.scalars(select(ProcessVersion.process_id).distinct()))
@@ -137,7 +150,7 @@ def deploy_with_outcome(
     cycle = find_call_cycle(graph, start=parsed.process_ids)
     if cycle:
         raise ProcessValidationError([f"processes call themselves: {' → '.join(cycle)}"])
-    used_forms = {name: forms[name] for name in sorted(parsed.forms_used)}
+    used_forms = {name: forms[name] for name in sorted(parsed.forms_used | parsed.decisions_used)}
     # Only what is stored counts: a change to another document's form is no new version.
     digest = content_hash(bpmn_xml, used_forms)
     result: list[tuple[ProcessVersion, bool]] = []
@@ -155,6 +168,7 @@ def deploy_with_outcome(
             calls=parsed.calls.get(process_id, []),
             content_hash=digest,
             deployed_by_id=actor.id if isinstance(actor, Agent) else None,
+            note=note,
         )
         session.add(version)
         session.flush()
@@ -163,12 +177,25 @@ def deploy_with_outcome(
 
 
 def read_forms(directory: Path) -> dict[str, Any]:
-    """Every ``*.json`` form in ``directory`` by file name."""
-    forms: dict[str, Any] = {}
+    """Every ``*.json`` form and ``*.dmn`` decision table in ``directory`` by file name.
+
+    A file that cannot be read (not UTF-8, not JSON) becomes an :class:`UnreadableFile`:
+    only if the diagram uses it is that a problem (named by the validation), so a stray
+    broken file beside a diagram does not stop its deploy.
+    """
+    files: dict[str, Any] = {}
     if directory.is_dir():
-        for path in sorted(directory.glob("*.json")):
-            forms[path.name] = json.loads(path.read_text())
-    return forms
+        for path in sorted([*directory.glob("*.json"), *directory.glob(f"*{DECISION_SUFFIX}")]):
+            try:
+                text = path.read_text(encoding="utf-8")
+                files[path.name] = text if path.suffix == DECISION_SUFFIX else json.loads(text)
+            except UnicodeDecodeError:
+                files[path.name] = UnreadableFile("not a UTF-8 text file")
+            except ValueError as exc:
+                files[path.name] = UnreadableFile(f"not valid JSON: {exc}")
+            except OSError as exc:
+                files[path.name] = UnreadableFile(f"cannot be read: {exc.strerror}")
+    return files
 
 
 def deploy_directory(
@@ -180,7 +207,7 @@ def deploy_directory(
     their content: the shipped processes (``seed demo``, ``process deploy`` without files)
     must never revert a version a designer deployed since.
     """
-    forms = read_forms(directory / "forms")
+    forms = {**read_forms(directory), **read_forms(directory / "forms")}
     documents = {path: path.read_text() for path in sorted(directory.glob("*.bpmn"))}
     # Call activities may point at processes of other files in the same folder.
     known: set[str] = set()
@@ -234,11 +261,14 @@ def runnable(session: Session, version: ProcessVersion) -> RunnableSpecs:
     key = (version.process_id, *sorted(documents))
     cached = _spec_cache.get(key)
     if cached is None:
-        parser = SpiffBpmnParser()
+        parser = TicketflowParser()
         forms: dict[str, Any] = {}
         for doc in documents.values():
-            parser.add_bpmn_xml(load_xml(doc.bpmn_xml), f"{doc.process_id}-v{doc.version}.bpmn")
-            forms.update(doc.forms)
+            doc_forms, decisions = split_files(doc.forms)
+            for name, xml in sorted(decisions.items()):
+                parser.add_dmn_xml(load_xml(xml), filename=name)
+            parser.add_bpmn_xml(normalize(load_xml(doc.bpmn_xml)), f"{doc.process_id}-v{doc.version}.bpmn")
+            forms.update(doc_forms)
         cached = RunnableSpecs(
             spec=parser.get_spec(version.process_id),
             subprocess_specs=parser.get_subprocess_specs(version.process_id),

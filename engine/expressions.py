@@ -365,23 +365,44 @@ def check_script(source: str) -> list[tuple[str, ast.Expression]]:
         raise UnsafeExpression(f"the script is not valid: {exc.msg} (line {exc.lineno})") from None
     steps: list[tuple[str, ast.Expression]] = []
     for statement in module.body:
-        if isinstance(statement, ast.Pass):
-            continue
-        if not (
-            isinstance(statement, ast.Assign)
-            and len(statement.targets) == 1
-            and isinstance(statement.targets[0], ast.Name)
+        if isinstance(statement, ast.Pass) or (
+            isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
         ):
-            raise UnsafeExpression(
-                f"line {statement.lineno}: scripts may only assign values (name = expression)"
-            )
-        name = statement.targets[0].id
-        if name.startswith("_"):
-            raise UnsafeExpression(f"line {statement.lineno}: names starting with '_' are not allowed")
-        expression = ast.Expression(body=statement.value)
-        _check_tree(expression, ast.unparse(statement.value))
-        steps.append((name, expression))
+            # ``pass`` or a lone literal (modelers write ``True`` as an empty script).
+            continue
+        for name, value in _assignments(statement):
+            if name.startswith("_"):
+                raise UnsafeExpression(f"line {statement.lineno}: names starting with '_' are not allowed")
+            expression = ast.Expression(body=value)
+            _check_tree(expression, ast.unparse(value))
+            steps.append((name, expression))
     return steps
+
+
+def _assignments(statement: ast.stmt) -> list[tuple[str, ast.expr]]:
+    """``a = x`` → [(a, x)]; ``a, b = x, y`` → [(a, x), (b, y)] when no value reads a target
+    (then one after the other is the same as all at once)."""
+    refused = UnsafeExpression(f"line {statement.lineno}: scripts may only assign values (name = expression)")
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+        raise refused
+    target = statement.targets[0]
+    if isinstance(target, ast.Name):
+        return [(target.id, statement.value)]
+    value = statement.value
+    if not (
+        isinstance(target, ast.Tuple)
+        and isinstance(value, ast.Tuple)
+        and len(target.elts) == len(value.elts)
+        and all(isinstance(t, ast.Name) for t in target.elts)
+    ):
+        raise refused
+    names = [t.id for t in target.elts if isinstance(t, ast.Name)]
+    read = {n.id for part in value.elts for n in ast.walk(part) if isinstance(n, ast.Name)}
+    if read & set(names):
+        raise UnsafeExpression(
+            f"line {statement.lineno}: a, b = … may not read the names it assigns; write one line each"
+        )
+    return list(zip(names, value.elts, strict=True))
 
 
 def run_script(source: str, data: MutableMapping[str, Any]) -> None:

@@ -34,6 +34,34 @@ class ProcessVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The designer's change note (the designer requires one; older deploys have none).
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class ProcessDraft(Base):
+    """A designer's unsaved work on one process: the diagram as last saved, not deployed."""
+
+    __tablename__ = "process_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # Forms edited with the draft (file name → JSON Schema or UI schema), deployed with it.
+    forms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProcessSpec(Base):
+    """A serialized process definition (SpiffWorkflow's ``spec`` and ``subprocess_specs``),
+    stored once per content hash; instances running it store only their state."""
+
+    __tablename__ = "process_spec"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spec_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ProcessInstance(Base):
@@ -47,7 +75,9 @@ class ProcessInstance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    # The workflow's state; its definition is the process_spec row named by spec_hash.
     workflow_json: Mapped[str] = mapped_column(Text)
+    spec_hash: Mapped[str | None] = mapped_column(ForeignKey("process_spec.hash"), index=True)
     serializer_version: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     # Earliest due time of a waiting timer; the timer sweep looks only at this column.

@@ -31,16 +31,18 @@ from sqlalchemy.orm import Session, defer
 from core.config import get_settings
 from core.db import utcnow
 from core.errors import NotFound, PermissionDenied, TicketflowError, ValidationError
+from core.i18n import N_
 from desk.actor import Actor, SystemActor, actor_label
 from desk.agent.models import Agent
+from desk.customer.models import CustomerCompany
 from desk.history import service as history
 from desk.permission import service as permissions
 from desk.ticket import service as tickets
 from desk.ticket.errors import TicketLocked
 from desk.ticket.models import Ticket
-from engine import compaction, definitions, registry, serialization, task_projection
+from engine import compaction, data_stores, definitions, registry, serialization, task_projection
 from engine.errors import ProcessError, TaskAlreadyDone, TaskChanged, TaskClaimed
-from engine.forms import validate_form
+from engine.forms import PickerContext, validate_form
 from engine.models import HumanTask, ProcessInstance, ProcessMessage
 from engine.scripting import TicketflowScriptEngine
 
@@ -90,12 +92,25 @@ def start(
     workflow = BpmnWorkflow(
         specs.spec, specs.subprocess_specs, script_engine=_engine(session, instance, ticket)
     )
+    company = session.get(CustomerCompany, ticket.customer_company_id) if ticket.customer_company_id else None
     seed = {
         "ticket_id": ticket.id,
         "ticket_number": ticket.number,
+        # What decision tables route by (subject keywords, the customer's company).
+        "ticket_subject": ticket.title,
+        "customer_company": company.name if company is not None else "",
         "started_by_agent_id": actor.id if isinstance(actor, Agent) else None,
         **(data or {}),
     }
+    if any(getattr(store, "scope", "") == "ticket" for store in specs.spec.data_stores.values()):
+        # Ticket-scoped data stores go on with the values the ticket's previous instance left.
+        earlier = session.scalar(
+            select(ProcessInstance.workflow_json)
+            .where(ProcessInstance.ticket_id == ticket.id, ProcessInstance.id != instance.id)
+            .order_by(ProcessInstance.id.desc())
+            .limit(1)
+        )
+        data_stores.seed(workflow, data_stores.ticket_values_of(earlier or ""))
     first = workflow.get_tasks(state=TaskState.READY)
     if first:
         first[0].set_data(**seed)
@@ -130,7 +145,7 @@ def claim(session: Session, *, actor: Actor, task_id: int) -> HumanTask:
     if task.claimed_by_id == agent.id:
         return task
     if task.claimed_by_id is not None:
-        raise TaskClaimed(f"this task is already claimed by {_holder(session, task)}")
+        raise TaskClaimed(N_("this task is already claimed by %(holder)s"), holder=_holder(session, task))
     _update_task(session, task, claimed_by_id=agent.id, claimed_at=utcnow())
     ticket = task.ticket
     if not ticket.is_locked and permissions.has_queue_permission(session, agent, ticket.queue, "rw"):
@@ -150,14 +165,14 @@ def release(session: Session, *, actor: Actor, task_id: int) -> HumanTask:
     task = _open_task(session, task_id, actor)
     if isinstance(actor, Agent) and task.claimed_by_id != actor.id:
         if actor.read_only or not actor.active:
-            raise PermissionDenied(f"{actor.login} cannot work on tasks")
+            raise PermissionDenied(N_("%(login)s cannot work on tasks"), login=actor.login)
         may_release = permissions.has_queue_permission(session, actor, task.ticket.queue, "rw")
         if not may_release and not (task.claimed_by_id is None and is_candidate(session, actor, task)):
             raise PermissionDenied(
-                "only the agent who claimed this task or an agent with rw on its queue may release it"
+                N_("only the agent who claimed this task or an agent with rw on its queue may release it")
             )
     elif not isinstance(actor, Agent | SystemActor):
-        raise PermissionDenied("only agents work on tasks")
+        raise PermissionDenied(N_("only agents work on tasks"))
     _require_open(session, task)
     if task.claimed_by_id is None:
         return task
@@ -180,17 +195,17 @@ def complete_task(
         require_candidate(session, agent, row)
     _require_open(session, row)
     if agent is not None and row.claimed_by_id not in (None, agent.id):
-        raise TaskClaimed(f"this task is claimed by {_holder(session, row)}")
+        raise TaskClaimed(N_("this task is claimed by %(holder)s"), holder=_holder(session, row))
     agent_id = agent.id if agent is not None else None
     instance = row.instance
     form = instance.forms.get(row.form) if row.form else None
-    clean = validate_form(form, dict(data or {}))
     ticket = instance.ticket
+    clean = validate_form(form, dict(data or {}), context=PickerContext(session, actor, ticket))
     with session.begin_nested():
-        workflow = serialization.loads(instance.workflow_json, _engine(session, instance, ticket))
+        workflow = serialization.loads(instance.workflow_json, _engine(session, instance, ticket), session)
         spiff_task = workflow.get_task_from_id(UUID(row.task_guid))
         if spiff_task is None or spiff_task.state != TaskState.READY:
-            raise TaskAlreadyDone("this task is no longer waiting for anyone")
+            raise TaskAlreadyDone(N_("this task is no longer waiting for anyone"))
 
         def step() -> None:
             spiff_task.set_data(**clean, **{COMPLETED_BY: agent_id})
@@ -222,10 +237,10 @@ def require_candidate(session: Session, agent: Agent, task: HumanTask) -> None:
     if task.state != "open" and task.completed_by_id == agent.id and not agent.read_only:
         return
     if agent.read_only or not agent.active:
-        raise PermissionDenied(f"{agent.login} cannot work on tasks")
+        raise PermissionDenied(N_("%(login)s cannot work on tasks"), login=agent.login)
     if task.excluded_agent_id == agent.id:
-        raise PermissionDenied("you asked for this; another agent has to decide it")
-    raise PermissionDenied(f"this task is not for {agent.login}")
+        raise PermissionDenied(N_("you asked for this; another agent has to decide it"))
+    raise PermissionDenied(N_("this task is not for %(login)s"), login=agent.login)
 
 
 def is_candidate(session: Session, agent: Agent, task: HumanTask) -> bool:
@@ -280,7 +295,7 @@ def deliver_message(
         instance = _lock(session, candidate_id)
         if instance.status != "running" or name not in (instance.waiting_messages or []):
             continue
-        workflow = serialization.loads(instance.workflow_json, _engine(session, instance, ticket))
+        workflow = serialization.loads(instance.workflow_json, _engine(session, instance, ticket), session)
         definition = _waiting_message(workflow, name, correlation)
         if definition is None:
             continue
@@ -327,7 +342,7 @@ def fire_timers(session: Session, *, instance_id: int, now: datetime) -> bool:
     if instance.status != "running" or instance.next_timer_due is None or instance.next_timer_due > now:
         return False
     ticket = instance.ticket
-    workflow = serialization.loads(instance.workflow_json, _engine(session, instance, ticket))
+    workflow = serialization.loads(instance.workflow_json, _engine(session, instance, ticket), session)
 
     def step() -> None:
         # refresh_timers alone leaves a due timer READY; the engine steps then run it.
@@ -405,7 +420,7 @@ def _open_task(session: Session, task_id: int, actor: Actor) -> HumanTask:
 
 def _require_open(session: Session, task: HumanTask) -> None:
     if task.state != "open":
-        raise TaskAlreadyDone(_done_message(session, task))
+        raise _already_done(session, task)
 
 
 def _holder(session: Session, task: HumanTask) -> str:
@@ -428,23 +443,28 @@ def _update_task(session: Session, task: HumanTask, **values: Any) -> None:
     if getattr(result, "rowcount", 1) != 1:
         session.refresh(task)
         if task.state != "open":
-            raise TaskAlreadyDone(_done_message(session, task))
-        raise TaskChanged("someone else changed this task in the meantime; reload and retry")
+            raise _already_done(session, task)
+        raise TaskChanged(N_("someone else changed this task in the meantime; reload and retry"))
 
 
 def _require_agent(actor: Actor) -> Agent:
     if not isinstance(actor, Agent):
-        raise PermissionDenied("only agents work on tasks")
+        raise PermissionDenied(N_("only agents work on tasks"))
     return actor
 
 
-def _done_message(session: Session, task: HumanTask) -> str:
+def _already_done(session: Session, task: HumanTask) -> TaskAlreadyDone:
     if task.state == "completed":
         who = session.get(Agent, task.completed_by_id) if task.completed_by_id else None
         when = task.completed_at.strftime("%Y-%m-%d %H:%M UTC") if task.completed_at else "earlier"
         by = actor_label(who) if who else "the system"
-        return f"the task {task.name!r} was already completed by {by} at {when}"
-    return f"the task {task.name!r} was cancelled by the process"
+        return TaskAlreadyDone(
+            N_("the task %(name)s was already completed by %(by)s at %(when)s"),
+            name=repr(task.name),
+            by=by,
+            when=when,
+        )
+    return TaskAlreadyDone(N_("the task %(name)s was cancelled by the process"), name=repr(task.name))
 
 
 def _summary(data: Mapping[str, Any]) -> str:
@@ -566,7 +586,12 @@ def _save(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, t
             "the process reported itself finished with steps still open "
             f"({', '.join(map(str, names[:5]))}); it was stopped instead"
         )
-    instance.workflow_json = serialization.dumps(workflow)
+    state = serialization.dumps(workflow)
+    digest = serialization.definition_hash(workflow)
+    # The definition row first: the instance row refers to it.
+    serialization.store(session, digest)
+    instance.workflow_json = state
+    instance.spec_hash = digest
     instance.serializer_version = serialization.SERIALIZER_VERSION
     instance.status = "completed" if completed else "running"
     timers, messages = _waits(workflow)
@@ -694,14 +719,47 @@ def _rebuild_tasks(
                 candidate_agent_id=candidates.agent_id,
                 excluded_agent_id=candidates.excluded_agent_id,
                 follows_ticket_queue=candidates.follows_ticket_queue,
-                form=properties.get("formJsonSchemaFilename"),
-                ui_form=properties.get("formUiSchemaFilename"),
+                # An empty file name (as modelers write it) is no form.
+                form=properties.get("formJsonSchemaFilename") or None,
+                ui_form=properties.get("formUiSchemaFilename") or None,
                 # What the inbox filters and sorts by (engine.task_projection).
                 ticket_queue_id=task_projection.queue_of(ticket),
                 escalation_due=task_projection.escalation_of(ticket),
             )
         )
     session.flush()
+
+
+# --- moving to a newer version ---------------------------------------------------------
+
+
+def migrate(session: Session, *, actor: Actor, instance_id: int, version: int) -> ProcessInstance:
+    """Move a running instance onto ``version`` of its process (see :mod:`engine.migration`).
+
+    The caller checks who may; this locks the instance, maps its steps (or refuses naming
+    the ones without counterpart), runs it on to its next wait, saves it and writes the
+    ticket's history.  All in a savepoint: a refusal changes nothing.
+    """
+    from engine import migration
+
+    locked = _lock(session, instance_id)
+    ticket = locked.ticket
+    old = f"{locked.process_version.name} (version {locked.process_version.version})"
+    with session.begin_nested():
+        target = migration.target_version(session, locked, version)
+        workflow = serialization.loads(locked.workflow_json, _engine(session, locked, ticket), session)
+        plan = migration.migrate(session, locked, workflow, target)
+        _run(session, locked, workflow, ticket, lambda: engine_steps(workflow))
+        history.record(
+            session,
+            ticket=ticket,
+            actor=actor,
+            type="ProcessMigrate",
+            old=old,
+            new=f"{target.name} (version {target.version})",
+            comment=("waiting at " + ", ".join(plan.waiting))[:500] if plan.waiting else "",
+        )
+    return locked
 
 
 # --- ending from outside ---------------------------------------------------------------
@@ -718,7 +776,7 @@ def terminate(session: Session, *, instance: ProcessInstance, actor: Actor, reas
     if locked.status != "running":
         return False
     ticket = locked.ticket
-    workflow = serialization.loads(locked.workflow_json, _engine(session, locked, ticket))
+    workflow = serialization.loads(locked.workflow_json, _engine(session, locked, ticket), session)
     # BpmnWorkflow.cancel cancels the subworkflows of call activities too.
     _run(session, locked, workflow, ticket, workflow.cancel)
     locked.status = "cancelled"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict
+from core.i18n import N_
 from desk.actor import SYSTEM, Actor
 from desk.article.models import Article
 from desk.customer.models import CustomerUser
@@ -21,7 +22,7 @@ from desk.history import service as history
 from desk.ticket import service as tickets
 from desk.ticket.models import Ticket
 from engine import runtime
-from flows import automatic_answer
+from flows import automatic_answer, notifications
 from flows.automatic_answer import AnswerTo
 from flows.drafts import ArticleDraft
 from flows.open_ticket import open_ticket, start_default_process
@@ -71,7 +72,8 @@ def customer_message(
         if policy == "reject":
             if not rejectable:
                 raise Conflict(
-                    f"ticket {ticket.number} is closed and takes no more messages; please open a new ticket"
+                    N_("ticket %(number)s is closed and takes no more messages; please open a new ticket"),
+                    number=ticket.number,
                 )
             article = draft.but(visible_for_customer=False).write(session, actor=SYSTEM, ticket=ticket)
             mark_article(
@@ -81,6 +83,10 @@ def customer_message(
             return Delivered(ticket, article, "rejected")
         tickets.reopen(session, actor=actor, ticket=ticket)
     article = draft.write(session, actor=actor, ticket=ticket)
+    writer = sender or (actor if isinstance(actor, CustomerUser) else ticket.customer_user)
+    notifications.customer_answered(
+        session, ticket=ticket, customer_name=writer.full_name if writer else article.from_addr
+    )
     message = runtime.deliver_message(
         session, ticket=ticket, name=CUSTOMER_REPLIED, payload={"article_id": article.id}
     )

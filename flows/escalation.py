@@ -21,6 +21,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.i18n import N_, format_datetime, translator
 from desk.actor import SYSTEM
 from desk.agent.models import Agent
 from desk.article import reply as article_mail
@@ -32,6 +33,7 @@ from desk.sla.due import DueTimes
 from desk.ticket.models import State, Ticket
 from engine import runtime, task_projection
 from engine.models import HumanTask
+from flows import notifications
 from flows.process_events import running_instances
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,25 @@ _HISTORY = {
     "update_breach": "EscalationUpdateTimeStart",
     "solution_breach": "EscalationSolutionTimeStart",
 }
-_TARGET_LABEL = {"first_response": "first response", "update": "update", "solution": "solution"}
+# What the mail (and the history comment, in English) says, per target and kind: whole
+# sentences, so every language can order its words.
+_TEXT = {
+    ("first_response", "warn"): N_("The first response time of ticket %(number)s runs out at %(when)s."),
+    ("update", "warn"): N_("The update time of ticket %(number)s runs out at %(when)s."),
+    ("solution", "warn"): N_("The solution time of ticket %(number)s runs out at %(when)s."),
+    ("first_response", "breach"): N_(
+        "The first response time of ticket %(number)s ran out at %(when)s: the ticket escalates."
+    ),
+    ("update", "breach"): N_(
+        "The update time of ticket %(number)s ran out at %(when)s: the ticket escalates."
+    ),
+    ("solution", "breach"): N_(
+        "The solution time of ticket %(number)s ran out at %(when)s: the ticket escalates."
+    ),
+}
+_SUBJECT = {"warn": N_("[Escalation warning] %(title)s"), "breach": N_("[Escalation] %(title)s")}
+_FOOTER = N_("Queue: %(queue)s")
+_TICKET_LINE = N_("Ticket: %(number)s %(title)s")
 
 
 def stale_tickets(session: Session, *, limit: int = 500) -> list[int]:
@@ -123,7 +143,9 @@ def escalate(session: Session, *, ticket_id: int, now: datetime) -> list[str]:
         target, kind = event.rsplit("_", 1)
         if kind == "warn" and f"{target}_breach" in notified:
             continue
-        _tell(session, ticket=ticket, target=target, kind=kind, when=when)
+        # A warning names the time that runs out (the due time), not its own moment.
+        deadline = getattr(due, f"{target}_due", None) or when
+        _tell(session, ticket=ticket, target=target, kind=kind, when=when, deadline=deadline)
         notified.add(event)
         told.append(event)
     if told:
@@ -151,15 +173,12 @@ def _people(session: Session, ticket: Ticket) -> list[Agent]:
     return list(people.values())
 
 
-def _tell(session: Session, *, ticket: Ticket, target: str, kind: str, when: datetime) -> None:
-    label = _TARGET_LABEL[target]
-    stamp = when.strftime("%Y-%m-%d %H:%M UTC")
-    if kind == "warn":
-        text = f"The {label} time of ticket {ticket.number} runs out at {stamp}."
-    else:
-        text = f"The {label} time of ticket {ticket.number} ran out at {stamp}: the ticket escalates."
+def _tell(
+    session: Session, *, ticket: Ticket, target: str, kind: str, when: datetime, deadline: datetime
+) -> None:
+    msgid = _TEXT[(target, kind)]
+    text = msgid % {"number": ticket.number, "when": deadline.strftime("%Y-%m-%d %H:%M UTC")}
     people = _people(session, ticket)
-    addresses = ", ".join(a.email for a in people if a.email)
     names = ", ".join(a.login for a in people) or "nobody"
     history.record(
         session,
@@ -169,14 +188,27 @@ def _tell(session: Session, *, ticket: Ticket, target: str, kind: str, when: dat
         new=when.isoformat(),
         comment=f"{text} Told: {names}.",
     )
-    if addresses:
+    notifications.escalated(
+        session, agents=people, ticket=ticket, kind=kind, text=msgid, when=when.isoformat()
+    )
+    # One mail per language and time zone: each reader gets it in their own (usually one mail).
+    readers: dict[tuple[str, str], list[Agent]] = {}
+    for person in people:
+        if person.email:
+            readers.setdefault((person.language or "en", person.time_zone or "UTC"), []).append(person)
+    for (language, zone), group in readers.items():
+        _ = translator(language)
+        stamp = format_datetime(deadline, language=language, zone=zone)
+        body = _(msgid, number=ticket.number, when=stamp)
+        footer = _(_FOOTER, queue=ticket.queue.name)
+        line = _(_TICKET_LINE, number=ticket.number, title=ticket.title)
         article_mail.mail_article(
             session,
             actor=SYSTEM,
             ticket=ticket,
-            to_addr=addresses,
-            subject=f"[{'Escalation' if kind == 'breach' else 'Escalation warning'}] {ticket.title}",
-            body_text=f"{text}\n\nQueue: {ticket.queue.name}\nTicket: {ticket.number} {ticket.title}\n",
+            to_addr=", ".join(a.email for a in group),
+            subject=_(_SUBJECT[kind], title=ticket.title),
+            body_text=f"{body}\n\n{footer}\n{line}\n",
             visible_for_customer=False,
             sender_type="system",
             auto_submitted="auto-generated",

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.article import reply as mail
 from desk.article.models import Article
@@ -29,7 +30,7 @@ def check_address(to_addr: str) -> str:
         or any(ch.isspace() or ch in ",;<>\"'\x00" for ch in to_addr)
         or not all(to_addr.split("@"))
     ):
-        raise ValidationError("invalid address", errors={"to": ["enter one e-mail address"]})
+        raise ValidationError(N_("invalid address"), errors={"to": [N_("enter one e-mail address")]})
     return to_addr
 
 
@@ -40,7 +41,7 @@ def forwarded_article(session: Session, *, ticket: Ticket, article_id: int | Non
         query = query.where(Article.id == article_id)
     found = session.scalar(query.order_by(Article.id.desc()).limit(1))
     if found is None:
-        raise ValidationError("no article", errors={"article": ["choose an article of this ticket"]})
+        raise ValidationError(N_("no article"), errors={"article": [N_("choose an article of this ticket")]})
     return found
 
 

@@ -14,6 +14,7 @@ from desk.actor import Actor
 from desk.article.models import Article
 from desk.article.service import AttachmentDraft
 from desk.ticket.models import Ticket
+from desk.time_accounting import service as time_accounting
 from flows.drafts import ArticleDraft
 
 
@@ -26,8 +27,9 @@ def note(
     subject: str = "",
     visible_for_customer: bool = False,
     attachments: Sequence[AttachmentDraft] = (),
+    time_units: object = None,
 ) -> Article:
-    """Add a note, internal unless ``visible_for_customer``."""
+    """Add a note, internal unless ``visible_for_customer``; ``time_units``: minutes spent."""
     draft = ArticleDraft(
         channel="note",
         body_text=body_text,
@@ -35,7 +37,9 @@ def note(
         visible_for_customer=visible_for_customer,
         attachments=tuple(attachments),
     )
-    return draft.write(session, actor=actor, ticket=ticket)
+    article = draft.write(session, actor=actor, ticket=ticket)
+    time_accounting.book(session, actor=actor, ticket=ticket, raw=time_units, article_id=article.id)
+    return article
 
 
 def phone_note(
@@ -46,8 +50,9 @@ def phone_note(
     body_text: str,
     subject: str = "",
     attachments: Sequence[AttachmentDraft] = (),
+    time_units: object = None,
 ) -> Article:
-    """Record a phone call with the customer (visible to them)."""
+    """Record a phone call with the customer (visible to them); ``time_units``: minutes spent."""
     draft = ArticleDraft(
         channel="phone",
         body_text=body_text,
@@ -55,4 +60,6 @@ def phone_note(
         visible_for_customer=True,
         attachments=tuple(attachments),
     )
-    return draft.write(session, actor=actor, ticket=ticket)
+    article = draft.write(session, actor=actor, ticket=ticket)
+    time_accounting.book(session, actor=actor, ticket=ticket, raw=time_units, article_id=article.id)
+    return article

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.i18n import format_datetime, translator
 from desk.actor import SYSTEM, Actor, actor_label
 from desk.article import service as articles
 from desk.history import service as history
@@ -166,7 +167,9 @@ def _remind(session: Session, *, ticket: Ticket, until: datetime, process_was_to
     people = [a for a in (ticket.owner, ticket.responsible) if a is not None]
     # One person may be owner and responsible: name them once.
     unique = list({a.id: a for a in people}.values())
-    names = ", ".join(actor_label(a) for a in unique) or "the agents of " + ticket.queue.name
+    # The note goes to the owner and responsible: in the language of the first of them.
+    _ = translator(unique[0].language if unique else None)
+    names = ", ".join(actor_label(a) for a in unique) or _("the agents of %(queue)s", queue=ticket.queue.name)
     addresses = ", ".join(a.email for a in unique if a.email)
     state_flow.set_state(
         session, actor=SYSTEM, ticket=ticket, state=states.first_state_of_type(session, "open")
@@ -178,12 +181,17 @@ def _remind(session: Session, *, ticket: Ticket, until: datetime, process_was_to
         channel="note",
         sender_type="system",
         visible_for_customer=False,
-        subject="Reminder reached",
+        subject=_("Reminder reached"),
         to_addr=addresses,
-        body_text=(
-            f"For {names}: the reminder time of this ticket "
-            f"({until.strftime('%Y-%m-%d %H:%M')} UTC) has been reached. "
-            "The ticket is open again."
+        body_text=_(
+            "For %(names)s: the reminder time of this ticket (%(when)s) has been reached. "
+            "The ticket is open again.",
+            names=names,
+            when=format_datetime(
+                until,
+                language=unique[0].language if unique else None,
+                zone=unique[0].time_zone if unique else None,
+            ),
         ),
     )
     history.record(

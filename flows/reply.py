@@ -19,6 +19,7 @@ from desk.template import service as templates
 from desk.ticket import service as tickets
 from desk.ticket import states
 from desk.ticket.models import Ticket
+from desk.time_accounting import service as time_accounting
 
 
 def reply(
@@ -30,11 +31,13 @@ def reply(
     subject: str = "",
     attachments: Sequence[AttachmentDraft] = (),
     template_id: int | None = None,
+    time_units: object = None,
 ) -> Article:
     """Send the answer; returns the new customer-visible e-mail article.
 
     ``template_id`` names the standard template the answer was written from: its files go
-    along (only a valid template offered in the ticket's queue).
+    along (only a valid template offered in the ticket's queue).  ``time_units`` is the time
+    spent as typed (minutes), booked with the article (see :mod:`desk.time_accounting`).
     """
     files = list(attachments)
     if template_id is not None:
@@ -42,6 +45,7 @@ def reply(
     article = mail.send_reply(
         session, actor=actor, ticket=ticket, body_text=body_text, subject=subject, attachments=files
     )
+    time_accounting.book(session, actor=actor, ticket=ticket, raw=time_units, article_id=article.id)
     if ticket.state.type == "new":
         tickets.set_state(
             session, actor=actor, ticket=ticket, state=states.first_state_of_type(session, "open")

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from core.errors import NotFound
 from desk.actor import Actor, SystemActor
 from desk.agent.models import Agent
+from desk.time_accounting import service as time_accounting
 from engine import inbox, runtime
 from engine.models import HumanTask, ProcessInstance
 
@@ -53,10 +54,34 @@ def release(session: Session, *, actor: Actor, task_id: int) -> HumanTask:
 
 
 def complete(
-    session: Session, *, actor: Actor, task_id: int, data: Mapping[str, Any] | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    task_id: int,
+    data: Mapping[str, Any] | None = None,
+    time_units: object = None,
 ) -> ProcessInstance:
-    """Complete the task with its form data; the process runs on to its next wait."""
-    return runtime.complete_task(session, actor=actor, task_id=task_id, data=data)
+    """Complete the task with its form data; the process runs on to its next wait.
+
+    ``time_units`` (minutes spent, as typed) is checked against the ticket's queue before
+    the process moves, and booked with the task.
+    """
+    minutes, queue_id = None, None
+    if isinstance(actor, Agent):
+        # The candidate check comes before the input is looked at.
+        ticket = get(session, actor=actor, task_id=task_id).ticket
+        minutes = time_accounting.parse(time_units, policy=time_accounting.policy_for(actor, ticket))
+        queue_id = ticket.queue_id  # the work was done here, even if the task moves the ticket
+    instance = runtime.complete_task(session, actor=actor, task_id=task_id, data=data)
+    time_accounting.record(
+        session,
+        actor=actor,
+        ticket=instance.ticket,
+        minutes=minutes,
+        human_task_id=task_id,
+        queue_id=queue_id,
+    )
+    return instance
 
 
 def may_work(session: Session, *, agent: Agent, task: HumanTask) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from core.db import utcnow
 from core.errors import NotFound, ValidationError
+from core.i18n import translator
 from desk.actor import SYSTEM, Actor
 from desk.agent import service as agents
 from desk.agent.models import Agent
@@ -53,6 +54,17 @@ def move_queue(ctx: OperatorContext, queue: str, as_agent: int | None = None) ->
         comment=f"process step {ctx.task_name}",
     )
     return target.name
+
+
+@operator("set_priority")
+def set_priority(ctx: OperatorContext, priority: int) -> int:
+    """Set the ticket's priority (1 very low … 5 very high), e.g. from a decision table."""
+    if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 5:
+        raise ValidationError(
+            "priority out of range", errors={"priority": [f"a priority is 1 to 5, not {priority!r}"]}
+        )
+    fields.set_priority(ctx.session, actor=SYSTEM, ticket=ctx.ticket, priority=priority)
+    return priority
 
 
 @operator("set_state")
@@ -156,8 +168,10 @@ def ask_customer(
     ``pending_for`` (an ISO duration).  The mail is the agent's (``as_agent``), with the same
     rights as :func:`mail_customer`.  Returns the article id.
     """
+    customer = ctx.ticket.customer_user
+    _ = translator(customer.language if customer is not None else None)
     article_id: int = mail_customer(
-        ctx, text=question, subject="Question about your request", as_agent=as_agent
+        ctx, text=question, subject=_("Question about your request"), as_agent=as_agent
     )
     if isinstance(reminder_days, int) and not isinstance(reminder_days, bool):
         if not 1 <= reminder_days <= 90:

@@ -23,7 +23,9 @@ from desk.agent.models import Agent
 from desk.article.models import Article
 from desk.history.models import History
 from desk.queue.models import Queue
+from desk.services.models import Service
 from desk.ticket.models import State, Ticket
+from desk.time_accounting.models import TimeAccounting
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
 
 Value = str | int | float | None
@@ -148,18 +150,47 @@ def open_by(session: Session, filters: Filters, dimension: str) -> Table:
     return Table(f"open_by_{dimension}", (dimension, "open"), rows)
 
 
+def open_by_service(session: Session, filters: Filters) -> Table:
+    """Tickets not closed or merged now, by service (``(none)`` for tickets without one)."""
+    query = _ticket_scope(
+        select(Service.name, func.count())
+        .select_from(Ticket)
+        .join(State, State.id == Ticket.state_id)
+        .outerjoin(Service, Service.id == Ticket.service_id)
+        .where(State.type.not_in(("closed", "merged")))
+        .group_by(Service.name)
+        .order_by(Service.name),
+        filters,
+    )
+    named: list[tuple[Value, ...]] = []
+    without = 0
+    for name, count in session.execute(query):
+        if name is None:
+            without = int(count)
+        else:
+            named.append((str(name), int(count)))
+    rows = sorted(named, key=lambda row: str(row[0])) + ([("(none)", without)] if without else [])
+    return Table("open_by_service", ("service", "open"), rows)
+
+
 def response_and_solution_times(session: Session, filters: Filters) -> Table:
     """Per queue: median and p90 minutes to the first response and to the first close."""
+    # Only rows written since the range began can be the first answer or close of a ticket
+    # created in it: on a long history the aggregates read the range, not all of it.
     first_answer = (
         select(Article.ticket_id, func.min(Article.created_at).label("at"))
-        .where(Article.sender_type == "agent", Article.is_visible_for_customer.is_(True))
+        .where(
+            Article.sender_type == "agent",
+            Article.is_visible_for_customer.is_(True),
+            Article.created_at >= filters.since,
+        )
         .group_by(Article.ticket_id)
         .subquery()
     )
     first_close = (
         select(History.ticket_id, func.min(History.created_at).label("at"))
         .join(State, and_(State.name == History.new_value, State.type == "closed"))
-        .where(History.type == "StateUpdate")
+        .where(History.type == "StateUpdate", History.created_at >= filters.since)
         .group_by(History.ticket_id)
         .subquery()
     )
@@ -360,6 +391,32 @@ def process_steps(session: Session, filters: Filters, *, now: datetime) -> Table
     return Table("process_steps", columns, rows)
 
 
+def time_spent(session: Session, filters: Filters) -> Table:
+    """Per queue and agent: the minutes booked in the range (time accounting) and in how many entries.
+
+    The queue is the one the work was booked in (tickets move); the agent filter is the
+    agent who booked it.
+    """
+    query = (
+        select(Queue.name, Agent.login, func.count(), func.sum(TimeAccounting.minutes))
+        .select_from(TimeAccounting)
+        .join(Queue, Queue.id == TimeAccounting.queue_id)
+        .join(Agent, Agent.id == TimeAccounting.agent_id)
+        .where(TimeAccounting.created_at >= filters.since, TimeAccounting.created_at < filters.until)
+        .group_by(Queue.name, Agent.login)
+        .order_by(Queue.name, Agent.login)
+    )
+    if filters.queue_ids is not None:
+        query = query.where(TimeAccounting.queue_id.in_(filters.queue_ids))
+    if filters.agent_id is not None:
+        query = query.where(TimeAccounting.agent_id == filters.agent_id)
+    rows: list[tuple[Value, ...]] = [
+        (str(queue), str(login), int(entries), int(minutes or 0))
+        for queue, login, entries, minutes in session.execute(query)
+    ]
+    return Table("time_spent", ("queue", "agent", "entries", "minutes"), rows)
+
+
 def all_tables(session: Session, filters: Filters, *, now: datetime) -> list[Table]:
     """Every figure of the statistics page, in its order."""
     return [
@@ -367,9 +424,11 @@ def all_tables(session: Session, filters: Filters, *, now: datetime) -> list[Tab
         open_by(session, filters, "queue"),
         open_by(session, filters, "state"),
         open_by(session, filters, "priority"),
+        open_by_service(session, filters),
         response_and_solution_times(session, filters),
         escalations(session, filters),
         agent_load(session, filters),
         backlog_age(session, filters, now=now),
         process_steps(session, filters, now=now),
+        time_spent(session, filters),
     ]

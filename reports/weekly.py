@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound, ValidationError
+from core.i18n import N_, translator
 from desk.actor import Actor
 from desk.agent.models import Agent
 from desk.outbox import service as outbox
@@ -83,18 +84,54 @@ def due(session: Session, *, now: datetime) -> Sequence[ReportSubscription]:
     ).all()
 
 
-def compose(tables: Sequence[figures.Table], *, start: str, end: str) -> str:
-    """The mail's text: each figure as a small fixed-width table."""
-    lines = [f"Ticketflow statistics from {start} to {end}.", ""]
+# The titles and column headers of the statistics page (web/templates/stats/index.html):
+# the same message ids, so the mail reads like the page in the reader's language.
+TITLES = {
+    "created_closed_per_day": N_("Tickets created and closed per day"),
+    "open_by_queue": N_("Open tickets by queue"),
+    "response_and_solution_times": N_("First response and solution times (minutes)"),
+    "sla_breaches": N_("Service-level breaches"),
+    "process_steps": N_("Where tickets wait: process steps"),
+}
+HEADERS = {
+    "day": N_("Day"),
+    "created": N_("Created"),
+    "closed": N_("Closed"),
+    "queue": N_("Queue"),
+    "open": N_("Open"),
+    "answered": N_("Answered"),
+    "first_response_median_min": N_("First response, median"),
+    "first_response_p90_min": N_("First response, 90th percentile"),
+    "solved": N_("Solved"),
+    "solution_median_min": N_("Solution, median"),
+    "solution_p90_min": N_("Solution, 90th percentile"),
+    "first_response": N_("First response"),
+    "update": N_("Update"),
+    "solution": N_("Solution"),
+    "process": N_("Process"),
+    "step": N_("Step"),
+    "name": N_("Name"),
+    "waiting_now": N_("Waiting now"),
+    "median_min": N_("Median (min)"),
+    "p90_min": N_("90th percentile (min)"),
+    "rework_instances": N_("Rework"),
+}
+
+
+def compose(tables: Sequence[figures.Table], *, start: str, end: str, language: str | None = None) -> str:
+    """The mail's text in ``language`` (the reader's): each figure as a small fixed-width table."""
+    _ = translator(language)
+    lines = [_("Ticketflow statistics from %(start)s to %(end)s.", start=start, end=end), ""]
     for table in tables:
         if table.name not in SHOWN:
             continue
-        lines.append(table.name.replace("_", " ").capitalize())
-        lines.append("  " + " | ".join(table.columns))
-        for row in table.rows[:20] or [("no data",)]:
+        title = TITLES.get(table.name)
+        lines.append(_(title) if title else table.name.replace("_", " ").capitalize())
+        lines.append("  " + " | ".join(_(HEADERS[c]) if c in HEADERS else c for c in table.columns))
+        for row in table.rows[:20] or [(_("no data"),)]:
             lines.append("  " + " | ".join("–" if v is None else str(v) for v in row))
         lines.append("")
-    lines.append("The full figures, charts and CSV files are on the statistics page.")
+    lines.append(_("The full figures, charts and CSV files are on the statistics page."))
     return "\n".join(lines)
 
 
@@ -113,14 +150,19 @@ def send(session: Session, *, subscription: ReportSubscription, now: datetime) -
         queue_ids=chosen.queue_ids,
     )
     tables = figures.all_tables(session, chosen, now=now)
+    _ = translator(agent.language)
+    end = chosen.end.isoformat()
     outbox.queue_mail(
         session,
         ticket=None,
         article=None,
         from_addr=sender,
         to_addr=agent.email,
-        subject=f"Weekly statistics {chosen.start.isoformat()} – {chosen.end.isoformat()}",
-        body_text=compose(tables, start=chosen.start.isoformat(), end=chosen.end.isoformat()),
+        # In the subscriber's language; the dates stay ISO (the same in every language).
+        subject=_("Weekly statistics %(start)s – %(end)s", start=chosen.start.isoformat(), end=end),
+        body_text=compose(
+            tables, start=chosen.start.isoformat(), end=chosen.end.isoformat(), language=agent.language
+        ),
         auto_submitted="auto-generated",
     )
     subscription.last_sent_at = now

@@ -24,11 +24,13 @@ from web import (
     auth,
     dashboard,
     db,
+    designer,
     due,
     errors,
     i18n,
     inbox,
     input_policy,
+    notifications,
     portal,
     problems,
     search,
@@ -36,6 +38,7 @@ from web import (
     stats,
     teams,
     tickets,
+    time_spent,
 )
 from web.auth.limiter import LoginLimiter, make_login_limiter
 
@@ -105,8 +108,11 @@ def create_app(
     portal.init_app(app)
     problems.init_app(app)
     teams.init_app(app)
+    notifications.init_app(app)
     stats.init_app(app)
+    designer.init_app(app)
     due.init_app(app)
+    time_spent.init_app(app)
     # Last: its after-request hook (the commit) then runs first, and a response it replaces
     # (a lost race turns into a 409 page) still gets the security headers.
     db.init_app(app, session_factory)

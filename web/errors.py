@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, current_app, make_response, render_template
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -60,7 +61,8 @@ def _ticketflow_error(exc: TicketflowError) -> Response:
     if status >= 500:
         log.error("%s: %s", exc.code, exc.message)
         return render_error(status)
-    return render_error(status, reason=exc.code, message=exc.message)
+    # The page speaks the agent's language; the API keeps the English ``message``.
+    return render_error(status, reason=exc.code, message=exc.translated(gettext))
 
 
 def _stale_data(_exc: StaleDataError) -> Response:

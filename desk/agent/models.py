@@ -58,6 +58,8 @@ class Agent(Base):
     read_only: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str] = mapped_column(String(10), default="en")
+    # The IANA zone the agent's pages show times in (``Europe/Berlin``); checked with zoneinfo.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     roles: Mapped[list[Role]] = relationship(secondary="agent_role", lazy="selectin")

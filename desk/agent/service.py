@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from core.db import utcnow
 from core.errors import Conflict, NotFound, ValidationError
+from core.i18n import N_, time_zone_name
 from core.security import hash_password, hash_token, new_token, verify_password
 from desk.actor import Actor
 from desk.agent.models import (
@@ -87,6 +88,19 @@ def set_password(session: Session, *, actor: Actor, agent: Agent, password: str)
     agent.password_hash = hash_password(password)
     # Whoever knew the old password may hold a session: a new password ends them all.
     _revoke(session, agent_id=agent.id)
+    session.flush()
+
+
+def set_time_zone(session: Session, *, actor: Actor, agent: Agent, time_zone: str) -> None:
+    """Show ``agent``'s pages in ``time_zone`` (an IANA name); the agent or an administrator."""
+    if not (isinstance(actor, Agent) and actor.id == agent.id):
+        require_admin(session, actor)
+    name = time_zone_name(time_zone.strip())
+    if name is None:
+        raise ValidationError(
+            N_("unknown time zone"), errors={"time_zone": [N_("choose a time zone from the list")]}
+        )
+    agent.time_zone = name
     session.flush()
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import PermissionDenied
+from core.i18n import N_
 from desk.actor import Actor
 from desk.agent.models import Agent
 from desk.article.models import Article
@@ -81,6 +82,8 @@ def require_may_mail(
     who = actor.login if isinstance(actor, Agent) else "this actor"
     listed = ", ".join(customers)
     raise PermissionDenied(
-        f"{who} may not write to customers, and {listed} is a customer's address",
+        N_("%(who)s may not write to customers, and %(listed)s is a customer's address"),
         errors={"to": [f"{address} is a customer's address" for address in customers]},
+        who=who,
+        listed=listed,
     )

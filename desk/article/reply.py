@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.config import get_settings
 from core.errors import ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.article import recipients
 from desk.article import service as articles
@@ -69,10 +70,10 @@ def send_reply(
     customer = ticket.customer_user
     if customer is None or not customer.email:
         raise ValidationError(
-            "no recipient", errors={"to": ["the ticket has no customer with an e-mail address"]}
+            N_("no recipient"), errors={"to": [N_("the ticket has no customer with an e-mail address")]}
         )
     if not body_text.strip():
-        raise ValidationError("empty reply", errors={"body": ["write something"]})
+        raise ValidationError(N_("empty reply"), errors={"body": [N_("write something")]})
     full_subject = reply_subject(ticket, subject)
     answered = last_customer_article(session, ticket=ticket)
     return mail_article(
@@ -166,7 +167,7 @@ def forward_article(
     """
     permissions.require_queue(session, actor, ticket.queue, "rw")
     if original.ticket_id != ticket.id:
-        raise ValidationError("no article", errors={"article": ["choose an article of this ticket"]})
+        raise ValidationError(N_("no article"), errors={"article": [N_("choose an article of this ticket")]})
     quoted = "\n".join(
         (
             "---------- Forwarded message ----------",

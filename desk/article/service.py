@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import PermissionDenied, ValidationError
+from core.i18n import N_
 from desk.actor import Actor, SystemActor
 from desk.agent.models import Agent
 from desk.article.models import CHANNELS, SENDER_TYPES, Article, Attachment
@@ -84,7 +85,7 @@ def add_article(
     if sender_type not in SENDER_TYPES:
         raise ValidationError("invalid article", errors={"sender_type": [f"must be one of {SENDER_TYPES}"]})
     if not body_text.strip() and not body_html and channel != "email":
-        raise ValidationError("empty article", errors={"body": ["write something"]})
+        raise ValidationError(N_("empty article"), errors={"body": [N_("write something")]})
     if visible and isinstance(actor, Agent):
         # OTRS auto-lock, once the article is known to be valid.
         tickets.auto_lock_for_answer(session, agent=actor, ticket=ticket)
@@ -142,11 +143,11 @@ def _authorise(
     if isinstance(actor, CustomerUser):
         permissions.require_ticket_read(session, actor, ticket)
         if channel not in ("email", "web"):
-            raise PermissionDenied("customers write by mail or in the portal")
+            raise PermissionDenied(N_("customers write by mail or in the portal"))
         return "customer", True
     # Agents record customer calls with the phone channel; otherwise they speak as themselves.
     if sender_type not in (None, "agent") and not (sender_type == "customer" and channel == "phone"):
-        raise PermissionDenied("agents write articles as themselves")
+        raise PermissionDenied(N_("agents write articles as themselves"))
     if visible is None:
         visible = channel != "note"
     if visible:

@@ -39,6 +39,7 @@ HISTORY_TYPES = (
     "TaskCompleted",
     "ProcessMessage",
     "ProcessEnd",
+    "ProcessMigrate",
     "ReminderReached",
     # Escalations (OTRS's names): a warning before a due time, and the due time passing.
     "EscalationResponseTimeNotifyBefore",
@@ -48,6 +49,7 @@ HISTORY_TYPES = (
     "EscalationUpdateTimeStart",
     "EscalationSolutionTimeStart",
     "SLAUpdate",
+    "ServiceUpdate",
 )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from core.db import utcnow
 from core.errors import NotFound, PermissionDenied
+from core.i18n import N_
 from desk.actor import Actor, SystemActor
 from desk.agent.models import (
     PERMISSION_TYPES,
@@ -184,9 +185,15 @@ def has_queue_permission(session: Session, actor: Actor, queue: Queue, permissio
 def require_queue(session: Session, actor: Actor, queue: Queue, permission: str) -> None:
     """Raise :class:`PermissionDenied` unless ``actor`` holds ``permission`` on ``queue``."""
     if isinstance(actor, Agent) and actor.read_only and permission != "ro":
-        raise PermissionDenied(f"{actor.login} is a read-only observer and cannot change anything")
+        raise PermissionDenied(
+            N_("%(login)s is a read-only observer and cannot change anything"), login=actor.login
+        )
     if not has_queue_permission(session, actor, queue, permission):
-        raise PermissionDenied(f"permission '{permission}' on queue {queue.name} is required")
+        raise PermissionDenied(
+            N_("permission '%(permission)s' on queue %(queue)s is required"),
+            permission=permission,
+            queue=queue.name,
+        )
 
 
 def may_contact_customers(actor: Actor) -> bool:
@@ -203,7 +210,7 @@ def may_contact_customers(actor: Actor) -> bool:
 def require_may_contact_customers(actor: Actor) -> None:
     """Raise unless the actor may write text that a customer will read."""
     if not may_contact_customers(actor):
-        raise PermissionDenied("this agent may not write to customers; use an internal note")
+        raise PermissionDenied(N_("this agent may not write to customers; use an internal note"))
 
 
 def is_admin(session: Session, actor: Actor) -> bool:
@@ -226,7 +233,7 @@ def is_admin(session: Session, actor: Actor) -> bool:
 def require_admin(session: Session, actor: Actor) -> None:
     """Raise unless ``actor`` may administer the system."""
     if not is_admin(session, actor):
-        raise PermissionDenied("administration needs rw on the admin group")
+        raise PermissionDenied(N_("administration needs rw on the admin group"))
 
 
 def queue_ids_with(session: Session, agent: Agent, permission: str) -> set[int]:
@@ -290,4 +297,4 @@ def require_ticket_read(session: Session, actor: Actor, ticket: Ticket) -> None:
         return
     if isinstance(actor, CustomerUser):
         raise NotFound("no such ticket")
-    raise PermissionDenied(f"you may not read tickets in queue {ticket.queue.name}")
+    raise PermissionDenied(N_("you may not read tickets in queue %(queue)s"), queue=ticket.queue.name)

@@ -10,6 +10,8 @@ from desk.agent.models import Group
 
 FOLLOW_UP_POLICIES = ("reopen", "new_ticket", "reject")
 QUEUE_SEPARATOR = "::"
+# Whether a queue's forms ask for the time spent (desk.time_accounting).
+TIME_ACCOUNTING_POLICIES = ("off", "optional", "required")
 
 
 class Queue(Base):
@@ -18,6 +20,7 @@ class Queue(Base):
     __tablename__ = "queue"
     __table_args__ = (
         CheckConstraint("follow_up_policy IN ('reopen', 'new_ticket', 'reject')", name="follow_up_policy"),
+        CheckConstraint("time_accounting IN ('off', 'optional', 'required')", name="time_accounting"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +51,9 @@ class Queue(Base):
     # The process new tickets of this queue start (its newest deployed version); none: the
     # default process.
     process_id: Mapped[str | None] = mapped_column(String(255))
+    # Whether answers, notes and task completions ask for the time spent (off, optional,
+    # required); see desk.time_accounting.
+    time_accounting: Mapped[str] = mapped_column(String(10), default="off", server_default="off")
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
 
     group: Mapped[Group] = relationship(lazy="joined")

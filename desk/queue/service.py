@@ -20,7 +20,7 @@ from desk.agent.models import Group
 from desk.audit import service as audit
 from desk.permission.service import require_admin
 from desk.queue import identity
-from desk.queue.models import FOLLOW_UP_POLICIES, QUEUE_SEPARATOR, Queue
+from desk.queue.models import FOLLOW_UP_POLICIES, QUEUE_SEPARATOR, TIME_ACCOUNTING_POLICIES, Queue
 
 # About 19 years: more is a typo, and the columns are 32-bit integers.
 MAX_MINUTES = 10_000_000
@@ -88,8 +88,16 @@ def _snapshot(queue: Queue) -> dict[str, object]:
         "comment": queue.comment,
         "customer_facing": queue.customer_facing,
         "process_id": queue.process_id,
+        "time_accounting": queue.time_accounting,
         "valid": queue.valid,
     }
+
+
+def _check_time_accounting(policy: str | None) -> dict[str, list[str]]:
+    """An error on ``time_accounting`` unless ``policy`` is None (unchanged) or a known one."""
+    if policy is None or policy in TIME_ACCOUNTING_POLICIES:
+        return {}
+    return {"time_accounting": [f"must be one of {', '.join(TIME_ACCOUNTING_POLICIES)}"]}
 
 
 def _require_sender(session: Session, queue: Queue) -> None:
@@ -126,6 +134,7 @@ def create_queue(
     signature_id: int | None = None,
     process_id: str | None = None,
     valid: bool = True,
+    time_accounting: str = "off",
 ) -> Queue:
     """Create a queue; for ``Parent::Child`` the parent queue must exist.
 
@@ -153,6 +162,7 @@ def create_queue(
         numbers=numbers,
         display_name=display,
     )
+    errors.update(_check_time_accounting(time_accounting))
     if "name" in errors and all(parts) and len(full_name) <= 400:
         # Kept as a conflict for the CLI and API, which say "exists already" as 409.
         raise Conflict(f"a queue named {full_name!r} exists already")
@@ -177,6 +187,7 @@ def create_queue(
         signature_id=signature_id,
         process_id=process_id or None,
         valid=valid,
+        time_accounting=time_accounting,
         **numbers,
     )
     session.add(queue)
@@ -219,6 +230,7 @@ def update_queue(
     signature_id: int | None,
     process_id: str | None,
     comment: str | None = None,
+    time_accounting: str | None = None,
 ) -> Queue:
     """Change a queue: ``name`` is its own part of the path, ``parent`` where it hangs.
 
@@ -247,6 +259,7 @@ def update_queue(
             numbers={"unlock_timeout_minutes": unlock_timeout_minutes},
             display_name=display,
         ),
+        **_check_time_accounting(time_accounting),
         **errors,
     }
     if errors:
@@ -261,6 +274,8 @@ def update_queue(
     queue.process_id = process_id or None
     if comment is not None:
         queue.comment = comment
+    if time_accounting is not None:
+        queue.time_accounting = time_accounting
     if old_name != full_name:
         for child in below:
             child.name = full_name + child.name[len(old_name) :]

@@ -1,7 +1,7 @@
 """Service levels: administration, and the due times of a ticket.
 
-Which level applies: the ticket's own (``ticket.service_level_id``), else its customer
-company's (the contracted level), else its queue's; a
+Which level applies: the ticket's own (``ticket.service_level_id``), else its service's
+(:mod:`desk.services`), else its customer company's (the contracted level), else its queue's; a
 queue without a level but with minute targets counts them round the clock.  Due times follow
 :mod:`desk.sla.due` from the ticket's articles: the first response is the first article an
 agent made visible to the customer, an update is owed while the customer's newest message is
@@ -206,10 +206,15 @@ def list_levels(session: Session) -> Sequence[ServiceLevel]:
 
 
 def applied(session: Session, ticket: Ticket) -> Applied | None:
-    """What applies to ``ticket``: its level, its queue's level, or its queue's minutes."""
+    """What applies to ``ticket``: the first level set of its own, its service's, its company's, its queue's.
+
+    A queue without a level but with minute targets counts them round the clock.
+    """
     company = ticket.customer_company
+    service = ticket.service if ticket.service_id is not None else None
     level_id = (
         ticket.service_level_id
+        or (service.service_level_id if service is not None else None)
         or (company.service_level_id if company is not None else None)
         or ticket.queue.service_level_id
     )

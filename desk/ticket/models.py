@@ -20,6 +20,7 @@ from core.db import Base, UTCDateTime, utcnow
 from desk.agent.models import Agent
 from desk.customer.models import CustomerCompany, CustomerUser
 from desk.queue.models import Queue
+from desk.services.models import Service
 
 if TYPE_CHECKING:
     from desk.article.models import Article
@@ -113,6 +114,8 @@ class Ticket(Base):
     solution_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The ticket's own service level (None: the queue's); see desk.sla.service.
     service_level_id: Mapped[int | None] = mapped_column(ForeignKey("service_level.id"))
+    # What the ticket is about (desk.services); its service level applies after the ticket's own.
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"))
     # Escalation bookkeeping, written by the escalation sweep with plain UPDATEs (no version
     # bump: a sweep must never make an agent's concurrent change a conflict).
     escalation_paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -128,6 +131,8 @@ class Ticket(Base):
     __mapper_args__ = {"version_id_col": version}
 
     queue: Mapped[Queue] = relationship(lazy="joined")
+    # Loaded on use: only a ticket with a service pays the one query.
+    service: Mapped[Service | None] = relationship()
     state: Mapped[State] = relationship(lazy="joined")
     type: Mapped[TicketType | None] = relationship()
     customer_user: Mapped[CustomerUser | None] = relationship()

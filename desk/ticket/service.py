@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.config import get_settings
 from core.db import utcnow
 from core.errors import NotFound, PermissionDenied, ValidationError
+from core.i18n import N_
 from desk.actor import SYSTEM, Actor, actor_label
 from desk.agent.models import Agent
 from desk.customer.models import CustomerCompany, CustomerUser
@@ -102,18 +103,18 @@ def create_ticket(
     if isinstance(actor, CustomerUser):
         # Customers open tickets for themselves only, and only where they are expected.
         if not queue.customer_facing:
-            raise PermissionDenied("customers open tickets only in the queues offered to customers")
+            raise PermissionDenied(N_("customers open tickets only in the queues offered to customers"))
         customer_user = actor
     else:
         permissions.require_queue(session, actor, queue, "create")
     if not queue.valid:
-        raise ValidationError("invalid queue", errors={"queue": [f"{queue.name} is not active"]})
+        raise ValidationError(N_("invalid queue"), errors={"queue": [f"{queue.name} is not active"]})
     title = _clean_title(title)
     _check_priority(priority)
     state = state or states.get_state(session, "new")
     _check_state_time(state, pending_until)
     if state.type == "merged":
-        raise ValidationError("invalid state", errors={"state": ["a new ticket cannot be merged"]})
+        raise ValidationError(N_("invalid state"), errors={"state": [N_("a new ticket cannot be merged")]})
     if customer_company is None and customer_user is not None:
         customer_company = customer_user.company
     if owner is None and isinstance(actor, Agent):
@@ -155,7 +156,7 @@ def move(session: Session, *, actor: Actor, ticket: Ticket, queue: Queue, commen
     permissions.require_queue(session, actor, queue, "move_into")
     _require_changeable(ticket)
     if not queue.valid:
-        raise ValidationError("invalid queue", errors={"queue": [f"{queue.name} is not active"]})
+        raise ValidationError(N_("invalid queue"), errors={"queue": [f"{queue.name} is not active"]})
     if queue.id == ticket.queue_id:
         return
     old = ticket.queue.name
@@ -170,7 +171,7 @@ def move(session: Session, *, actor: Actor, ticket: Ticket, queue: Queue, commen
 def lock(session: Session, *, actor: Actor, ticket: Ticket) -> None:
     """Lock ``ticket`` for ``actor`` (who becomes its owner); refused if another holds it."""
     if not isinstance(actor, Agent):
-        raise PermissionDenied("only agents lock tickets")
+        raise PermissionDenied(N_("only agents lock tickets"))
     permissions.require_queue(session, actor, ticket.queue, "rw")
     _require_changeable(ticket)
     _take_lock(session, agent=actor, ticket=ticket)
@@ -189,7 +190,7 @@ def set_owner(session: Session, *, actor: Actor, ticket: Ticket, owner: Agent) -
     _require_changeable(ticket)
     if not (owner.active and permissions.has_queue_permission(session, owner, ticket.queue, "owner")):
         raise ValidationError(
-            "invalid owner",
+            N_("invalid owner"),
             errors={"owner": [f"{owner.login} has no owner right on {ticket.queue.name}"]},
         )
     if ticket.owner_id == owner.id:
@@ -208,7 +209,7 @@ def set_responsible(session: Session, *, actor: Actor, ticket: Ticket, responsib
         responsible.active and permissions.has_queue_permission(session, responsible, ticket.queue, "ro")
     ):
         raise ValidationError(
-            "invalid responsible agent",
+            N_("invalid responsible agent"),
             errors={"responsible": [f"{responsible.login} cannot read {ticket.queue.name}"]},
         )
     if ticket.responsible_id == responsible.id:
@@ -233,7 +234,7 @@ def set_state(
     permissions.require_queue(session, actor, ticket.queue, "rw")
     _require_changeable(ticket)
     if state.type == "merged":
-        raise ValidationError("invalid state", errors={"state": ["use merge to merge tickets"]})
+        raise ValidationError(N_("invalid state"), errors={"state": [N_("use merge to merge tickets")]})
     if not state.valid:
         raise ValidationError("invalid state", errors={"state": [f"{state.name} is not active"]})
     _check_state_time(state, pending_until)
@@ -365,7 +366,7 @@ def merge(session: Session, *, actor: Actor, ticket: Ticket, into: Ticket) -> No
     permissions.require_queue(session, actor, ticket.queue, "rw")
     permissions.require_queue(session, actor, into.queue, "rw")
     if ticket.id == into.id:
-        raise ValidationError("invalid merge", errors={"into": ["a ticket cannot merge into itself"]})
+        raise ValidationError(N_("invalid merge"), errors={"into": [N_("a ticket cannot merge into itself")]})
     if (
         ticket.customer_user_id is not None
         and into.customer_user_id is not None
@@ -421,11 +422,13 @@ def link(
     permissions.require_queue(session, actor, source.queue, "rw")
     permissions.require_ticket_read(session, actor, target)
     if isinstance(actor, Agent) and actor.read_only:
-        raise PermissionDenied(f"{actor.login} is a read-only observer and cannot change anything")
+        raise PermissionDenied(
+            N_("%(login)s is a read-only observer and cannot change anything"), login=actor.login
+        )
     if kind not in ("normal", "parent_child"):
-        raise ValidationError("invalid link", errors={"kind": ["must be normal or parent_child"]})
+        raise ValidationError(N_("invalid link"), errors={"kind": [N_("must be normal or parent_child")]})
     if source.id == target.id:
-        raise ValidationError("invalid link", errors={"target": ["a ticket cannot link to itself"]})
+        raise ValidationError(N_("invalid link"), errors={"target": [N_("a ticket cannot link to itself")]})
     existing = session.scalar(
         select(TicketLink).where(
             TicketLink.source_ticket_id == source.id,
@@ -466,7 +469,11 @@ def _take_lock(session: Session, *, agent: Agent, ticket: Ticket) -> None:
     if ticket.locked_by_id == agent.id:
         return
     if ticket.locked_by is not None:
-        raise TicketLocked(f"ticket {ticket.number} is locked by {actor_label(ticket.locked_by)}")
+        raise TicketLocked(
+            N_("ticket %(number)s is locked by %(holder)s"),
+            number=ticket.number,
+            holder=actor_label(ticket.locked_by),
+        )
     ticket.locked_by = agent
     ticket.locked_at = utcnow()
     session.flush()
@@ -518,30 +525,30 @@ def release_expired_lock(session: Session, *, ticket: Ticket) -> None:
 
 def _require_changeable(ticket: Ticket) -> None:
     if ticket.merged_into_id is not None:
-        raise TicketMerged(f"ticket {ticket.number} was merged and takes no more changes")
+        raise TicketMerged(N_("ticket %(number)s was merged and takes no more changes"), number=ticket.number)
 
 
 def _clean_title(title: str) -> str:
     title = " ".join(title.split())
     if not title:
-        raise ValidationError("invalid title", errors={"title": ["a ticket needs a title"]})
+        raise ValidationError(N_("invalid title"), errors={"title": [N_("a ticket needs a title")]})
     return title[:MAX_TITLE]
 
 
 def _check_priority(priority: int) -> None:
     if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 5:
-        raise ValidationError("invalid priority", errors={"priority": ["must be 1 to 5"]})
+        raise ValidationError(N_("invalid priority"), errors={"priority": [N_("must be 1 to 5")]})
 
 
 def _check_state_time(state: State, pending_until: datetime | None) -> None:
     if state.is_pending and pending_until is None:
         raise ValidationError(
-            "pending time missing",
+            N_("pending time missing"),
             errors={"pending_until": [f"state {state.name} needs a pending-until time"]},
         )
     if pending_until is not None and pending_until.tzinfo is None:
         raise ValidationError(
-            "invalid pending time", errors={"pending_until": ["give a time with a time zone"]}
+            N_("invalid pending time"), errors={"pending_until": [N_("give a time with a time zone")]}
         )
 
 

@@ -4,10 +4,14 @@ Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-01 15:40:00.000000
 
-Placeholder: filled in by the work on this part.
+Each agent's pages show times in the agent's IANA time zone (``agent.time_zone``, UTC until
+the agent chooses one on the account page).
 """
 
 from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0021"
 down_revision: str | None = "0020"
@@ -16,8 +20,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Nothing yet."""
+    """Add ``agent.time_zone`` (UTC for the agents there are)."""
+    with op.batch_alter_table("agent") as batch:
+        batch.add_column(sa.Column("time_zone", sa.String(length=64), nullable=False, server_default="UTC"))
 
 
 def downgrade() -> None:
-    """Nothing yet."""
+    """Drop ``agent.time_zone``."""
+    with op.batch_alter_table("agent") as batch:
+        batch.drop_column("time_zone")

@@ -70,3 +70,45 @@ def test_a_file_that_is_not_utf8_is_a_clear_error(database_url_for_cli, tmp_path
     assert done.returncode == 1
     assert "not a UTF-8 text file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_decision_table_beside_the_diagram_is_deployed_with_it(database_url_for_cli, factory, tmp_path):
+    env = ticketflow_env(database_url_for_cli, tmp_path / "var")
+    assert run(env, "db", "upgrade").returncode == 0
+    done = run(
+        env, "process", "deploy", str(definitions.DEFAULT_BPMN_DIR / "examples" / "routing" / "routing.bpmn")
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "routing version 1"
+    with session_scope(factory) as session:  # type: ignore[arg-type]
+        version = definitions.latest_version(session, "routing")
+        assert version is not None
+        assert list(version.forms) == ["routing.dmn"]
+        assert '<decision id="routing"' in version.forms["routing.dmn"]
+
+
+def test_an_unused_broken_json_beside_the_diagram_is_ignored_and_a_used_one_named(
+    database_url_for_cli, tmp_path
+):
+    env = ticketflow_env(database_url_for_cli, tmp_path / "var")
+    assert run(env, "db", "upgrade").returncode == 0
+    consultation = (definitions.DEFAULT_BPMN_DIR / "consultation.bpmn").read_text()
+    diagram = tmp_path / "consultation.bpmn"
+    diagram.write_text(consultation)
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    for form in (definitions.DEFAULT_BPMN_DIR / "forms").glob("*.json"):
+        (forms / form.name).write_text(form.read_text())
+    (tmp_path / "notes.json").write_text("{ this is not json")
+    (tmp_path / "wide.json").write_bytes('{"a": 1}'.encode("utf-16"))
+    done = run(env, "process", "deploy", str(diagram))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+
+    # The same broken text in a form the diagram uses: refused, naming the file and why.
+    used = sorted(p.name for p in forms.glob("*.json") if p.name in consultation)[0]
+    (forms / used).write_text("{ this is not json")
+    broken = run(env, "process", "deploy", str(diagram))
+    assert broken.returncode == 1
+    assert f"form '{used}' is not valid JSON" in broken.stderr
+    assert "Traceback" not in broken.stderr

@@ -78,7 +78,9 @@ def _complete(page: Any, task: str, **fields: str) -> None:
             field.select_option(value)
         else:
             field.fill(value)
-    form.get_by_role("button", name="Complete").click()
+    # The form posts through htmx; a completion answers HX-Redirect, so wait for that page.
+    with page.expect_navigation():
+        form.get_by_role("button", name="Complete", exact=True).click()
     page.wait_for_load_state("networkidle")
 
 

@@ -120,12 +120,16 @@ def test_an_agent_who_may_contact_customers_may_forward_to_them(client, login, s
 
 def test_the_forward_form_tells_the_consultant_and_no_reply_is_offered(client, login, ticket):
     login("consultant")
-    page = client.get(f"/tickets/{ticket.id}").text
+    page = client.get(f"/tickets/{ticket.id}?action=forward").text
 
     assert "Forward article" in page
     assert NOTICE in page
-    assert "Send reply" not in page
-    assert "Add phone note" not in page
+    # Neither the reply nor the phone note is offered in the toolbar, nor opened when asked for.
+    for name in ("reply", "phone"):
+        asked = client.get(f"/tickets/{ticket.id}?action={name}").text
+        assert f'data-action="{name}"' not in asked
+        assert "Send reply" not in asked
+        assert "Add phone note" not in asked
 
 
 def test_bob_sees_no_notice(client, login, ticket):

@@ -38,7 +38,7 @@ def test_a_ticket_without_a_process_has_no_diagram(client, login, session):
     assert client.get(f"/tickets/{ticket.id}/process.bpmn").status_code == 404
     page = client.get(f"/tickets/{ticket.id}").text
     assert 'id="process-diagram"' not in page
-    assert "bpmn-viewer.production.min.js" not in page
+    assert "bpmn-navigated-viewer.production.min.js" not in page
 
 
 def test_an_agent_who_may_not_read_the_ticket_gets_no_diagram(client, login, started):
@@ -58,9 +58,10 @@ def test_the_page_has_the_container_and_marks_the_current_tasks(client, login, s
 
     page = html_lib.unescape(response.text)
     assert 'id="process-diagram"' in page
-    assert f'data-bpmn-url="/tickets/{ticket.id}/process.bpmn"' in page
+    instance = runtime.instances_of(session, ticket=ticket)[-1]
+    assert f'data-bpmn-url="/tickets/{ticket.id}/process.bpmn?instance={instance.id}"' in page
     assert f'data-current="{task.bpmn_id}"' in page
-    assert "bpmn-viewer.production.min.js" in page
+    assert "bpmn-navigated-viewer.production.min.js" in page
     assert "<script>" not in page  # no inline script
     # The text fallback for people without JavaScript.
     assert f'<li data-bpmn-id="{task.bpmn_id}">{task.name}</li>' in page

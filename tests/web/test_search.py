@@ -10,7 +10,7 @@ from desk.ticket.models import Ticket
 
 
 def numbers_on(html: str) -> list[str]:
-    return re.findall(r'<td class="mono nowrap"><a href="/tickets/\d+">(\d+)</a></td>', html)
+    return re.findall(r'<td[^>]*class="mono nowrap"[^>]*><a href="/tickets/\d+"[^>]*>(\d+)</a>', html)
 
 
 def ticket_titled(session, title: str) -> Ticket:

@@ -43,7 +43,7 @@ def test_the_owner_picker_marks_away_agents(client, login, session, agent, queue
     teams.set_availability(session, actor=SYSTEM, agent=agent("alice"), status="away")
     session.flush()
     login("admin")
-    page = client.get(f"/tickets/{ticket.id}")
+    page = client.get(f"/tickets/{ticket.id}?action=owner")
     assert re.search(r">Alice First \(away\)</option>", page.text)
     assert ">Ada Admin</option>" in page.text
 

@@ -28,7 +28,9 @@ def outbox_count(session) -> int:
 def test_the_form_is_offered_with_rw(client, login, session):
     login("secretary")
 
-    page = client.get(f"/tickets/{ticket_titled(session, 'I forgot my password').id}").text
+    ticket = ticket_titled(session, "I forgot my password")
+    assert 'data-action="forward"' in client.get(f"/tickets/{ticket.id}").text  # in the toolbar
+    page = client.get(f"/tickets/{ticket.id}?action=forward").text
 
     assert 'name="to" type="email"' in page
     assert "Forward article" in page
@@ -102,7 +104,7 @@ def test_forwarding_needs_rw_but_not_may_contact_customers(client, login, sessio
 
     assert response.status_code == 303
     assert outbox_count(session) >= 1
-    assert "Forward article" in client.get(f"/tickets/{ticket.id}").text
+    assert "Forward article" in client.get(f"/tickets/{ticket.id}?action=forward").text
 
 
 def test_the_observer_and_an_agent_without_rw_are_refused(client, login, session):
@@ -110,7 +112,8 @@ def test_the_observer_and_an_agent_without_rw_are_refused(client, login, session
     before = outbox_count(session)
 
     login("observer")
-    assert "Forward article" not in client.get(f"/tickets/{ticket.id}").text
+    assert "Forward article" not in client.get(f"/tickets/{ticket.id}?action=forward").text
+    assert 'data-action="forward"' not in client.get(f"/tickets/{ticket.id}").text
     assert forward(client, ticket, to="x@example.org").status_code == 403
 
     client.post("/logout", data={"csrf_token": csrf_token_in(client.get("/").text)})

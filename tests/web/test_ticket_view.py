@@ -255,7 +255,9 @@ def test_the_triage_form_is_rendered_from_its_json_schema(client, login, session
     assert "Open tasks" in html
     assert 'type="radio" name="decision" value="move"' in html
     assert "Move it to another queue" in html
-    assert 'name="target_queue" type="text"' in html
+    # The target queue is a picker of the queues the secretary may move the ticket to.
+    assert re.search(r'<select id="task-\d+-target_queue" name="target_queue"', html)
+    assert '<option value="2nd level">2nd level</option>' in html
     assert '<textarea id="task-' in html  # question: maxLength 5000
     assert ">Complete</button>" in html
 

@@ -21,7 +21,8 @@ def process() -> None:
     "forms_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Folder of the *.json forms (default: forms/ beside each file).",
+    help="Folder of the *.json forms (default: forms/ beside each file); *.json and *.dmn files "
+    "beside each file are read too.",
 )
 @click.option(
     "--update-shipped",
@@ -48,7 +49,12 @@ def process_deploy(files: tuple[Path, ...], forms_dir: Path | None, update_shipp
                     text = path.read_text(encoding="utf-8")
                 except UnicodeDecodeError:
                     raise click.ClickException(f"{path}: not a UTF-8 text file") from None
-                forms = definitions.read_forms(forms_dir or path.parent / "forms")
+                # Forms and decision tables (*.dmn) beside the diagram and in its forms folder;
+                # a broken file the diagram does not use is left out.
+                forms = {
+                    **definitions.read_forms(path.parent),
+                    **definitions.read_forms(forms_dir or path.parent / "forms"),
+                }
                 outcome += definitions.deploy_with_outcome(session, actor=SYSTEM, bpmn_xml=text, forms=forms)
         for version, created in outcome:
             note = "" if created else " (unchanged)"
@@ -82,6 +88,31 @@ def process_start(ticket_number: str, process_id: str) -> None:
         ticket = tickets.get_by_number(session, actor=SYSTEM, number=ticket_number)
         instance = start_process(session, actor=SYSTEM, ticket=ticket, process_id=process_id)
         click.echo(f"process instance {instance.id} ({instance.status})")
+
+
+@process.command("migrate")
+@click.option("--ticket", "ticket_number", required=True, help="The ticket's number.")
+@click.option("--to-version", "version", type=click.IntRange(min=1), required=True, help="A newer version.")
+@click.option(
+    "--instance", "instance_id", type=click.IntRange(min=1), default=None, help="When it runs several."
+)
+@friendly_errors
+def process_migrate(ticket_number: str, version: int, instance_id: int | None) -> None:
+    """Move the ticket's waiting process instance onto a newer version of its process."""
+    from core.db import session_scope
+    from desk.actor import SYSTEM
+    from desk.ticket import service as tickets
+    from flows import process_migration
+
+    with session_scope() as session:
+        ticket = tickets.get_by_number(session, actor=SYSTEM, number=ticket_number)
+        instance = process_migration.migrate(
+            session, actor=SYSTEM, ticket=ticket, version=version, instance_id=instance_id
+        )
+        click.echo(
+            f"process instance {instance.id}: {instance.process_version.process_id} "
+            f"version {instance.process_version.version} ({instance.status})"
+        )
 
 
 @process.command("fire-timers")

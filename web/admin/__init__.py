@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         password_link,
         queues,
         service_levels,
+        services,
         states,
         teams,
         texts,

@@ -57,7 +57,12 @@ def _choices(queue: Queue | None) -> dict[str, Any]:
 def _form_of(queue: Queue | None) -> dict[str, Any]:
     """The form's values for an existing queue (or the defaults of a new one)."""
     if queue is None:
-        return {"follow_up_policy": "reopen", "unlock_timeout_minutes": "0", "valid": "on"}
+        return {
+            "follow_up_policy": "reopen",
+            "unlock_timeout_minutes": "0",
+            "time_accounting": "off",
+            "valid": "on",
+        }
     session = get_db()
     values: dict[str, Any] = {
         "name": queue.short_name,
@@ -67,6 +72,7 @@ def _form_of(queue: Queue | None) -> dict[str, Any]:
         "display_name": queue.display_name or "",
         "follow_up_policy": queue.follow_up_policy,
         "unlock_timeout_minutes": str(queue.unlock_timeout_minutes),
+        "time_accounting": queue.time_accounting,
         "salutation_id": str(queue.salutation_id or ""),
         "signature_id": str(queue.signature_id or ""),
         "process_id": queue.process_id or "",
@@ -114,6 +120,7 @@ def _options(errors: dict[str, list[str]]) -> dict[str, Any]:
         "display_name": form.get("display_name", ""),
         "follow_up_policy": form.get("follow_up_policy", "reopen"),
         "unlock_timeout_minutes": timeout or 0,
+        "time_accounting": form.get("time_accounting", "off"),
         "customer_facing": checked("customer_facing"),
         "valid": checked("valid"),
         "process_id": form.get("process_id") or None,

@@ -29,6 +29,7 @@ ADMIN_NAV: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("addresses", ("admin.addresses", "admin.system_addresses")),
     ("states", ("admin.states", "admin.ticket_states")),
     ("service_levels", ("admin.service_levels",)),
+    ("services", ("admin.it_services",)),
     ("texts", ("admin.texts", "admin.templates")),
     ("customers", ("admin.customers", "admin.customer_users")),
     ("mailboxes", ("admin.mailboxes",)),

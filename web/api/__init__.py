@@ -25,7 +25,9 @@ from web.api import (
     directory,
     errors,
     messages,
+    notifications,
     problems,
+    process_migration,
     processes,
     queues,
     stats,
@@ -51,6 +53,8 @@ RESOURCES = (
     problems.bp,
     stats.bp,
     messages.bp,
+    process_migration.bp,
+    notifications.bp,
 )
 # Customer tokens get 403 on every endpoint of these (tickets, articles and queues decide per
 # view).
@@ -64,6 +68,8 @@ AGENT_ONLY = (
     problems.bp,
     stats.bp,
     messages.bp,
+    process_migration.bp,
+    notifications.bp,
 )
 # Administration: 403 unless the token's agent has rw on the admin group.
 ADMIN_ONLY = (admin_customers.bp, admin_queues.bp, admin_agents.bp)

@@ -86,6 +86,7 @@ def _add(ticket: Ticket, data: dict[str, Any], drafts: Sequence[AttachmentDraft]
             body_text=data["body"],
             subject=data.get("subject", ""),
             attachments=drafts,
+            time_units=data.get("time_units"),
         )
     if kind == "phone":
         return note_flow.phone_note(
@@ -95,6 +96,7 @@ def _add(ticket: Ticket, data: dict[str, Any], drafts: Sequence[AttachmentDraft]
             body_text=data["body"],
             subject=data.get("subject", ""),
             attachments=drafts,
+            time_units=data.get("time_units"),
         )
     return note_flow.note(
         session,
@@ -104,6 +106,7 @@ def _add(ticket: Ticket, data: dict[str, Any], drafts: Sequence[AttachmentDraft]
         subject=data.get("subject", ""),
         visible_for_customer=bool(data.get("visible_for_customer", False)),
         attachments=drafts,
+        time_units=data.get("time_units"),
     )
 
 

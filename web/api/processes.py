@@ -55,7 +55,9 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     definitions.require_designer(session, current_agent())
     deployed = {v.process_id for v in definitions.list_versions(session)}
     try:
-        parsed = parse_document(data["bpmn_xml"], forms=data["forms"], known_processes=deployed)
+        parsed = parse_document(
+            data["bpmn_xml"], forms=data["forms"], known_processes=deployed, decisions=data["decisions"]
+        )
     except ProcessValidationError as exc:
         return {"valid": False, "process_ids": [], "problems": exc.problems}
     return {"valid": True, "process_ids": parsed.process_ids, "problems": []}
@@ -71,8 +73,9 @@ def deploy(data: dict[str, Any]) -> Any:
     201 when a new version was stored; 200 when every process was deployed with this exact
     content already (nothing changed, the versions are the existing ones).
     """
+    # Decision tables are stored beside the forms, by file name (engine.parser.split_files).
     outcome = definitions.deploy_with_outcome(
-        db(), actor=current_agent(), bpmn_xml=data["bpmn_xml"], forms=data["forms"]
+        db(), actor=current_agent(), bpmn_xml=data["bpmn_xml"], forms={**data["forms"], **data["decisions"]}
     )
     versions = [version for version, _created in outcome]
     if not any(created for _version, created in outcome):

@@ -17,6 +17,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from core.text import text_problem
 from desk.ticket.models import STATE_TYPES
+from desk.time_accounting.models import MAX_MINUTES
 
 MAX_ID = 2**31 - 1
 ID_RANGE = validate.Range(min=1, max=MAX_ID)
@@ -204,6 +205,7 @@ class TicketSchema(Schema):
     first_response_due = fields.DateTime(allow_none=True, required=True)
     update_due = fields.DateTime(allow_none=True, required=True)
     solution_due = fields.DateTime(allow_none=True, required=True)
+    service_id = fields.Integer(allow_none=True, required=True)
     version = fields.Integer(required=True, metadata={"description": "also sent as the ETag"})
 
 
@@ -254,6 +256,7 @@ class TicketUpdateSchema(InputSchema):
     priority = fields.Integer(strict=True, validate=validate.Range(min=1, max=5))
     owner_id = Id()
     responsible_id = Id()
+    service_id = Id(allow_none=True, metadata={"description": "the ticket's service; null: none"})
 
     @validates_schema
     def _not_empty(self, data: dict[str, Any], **_kw: Any) -> None:
@@ -328,6 +331,20 @@ class ArticleSchema(Schema):
     attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
 
 
+def time_units_field(*, strict: bool = True) -> fields.Integer:
+    """The ``time_units`` field of an article or a task completion (minutes spent)."""
+    return fields.Integer(
+        allow_none=True,
+        load_default=None,
+        strict=strict,
+        validate=validate.Range(min=0, max=MAX_MINUTES),
+        metadata={
+            "description": "time spent in minutes, booked with the article or task; required "
+            "when the ticket's queue requires time accounting"
+        },
+    )
+
+
 class ArticleCreateSchema(InputSchema):
     """A note or a reply.  A reply (or a visible note) needs rw and *may contact customers*."""
 
@@ -345,6 +362,7 @@ class ArticleCreateSchema(InputSchema):
         metadata={"description": "for notes; a reply is always visible to the customer"}
     )
     to = Text(max_length=2000, load_default="", metadata={"description": "recipient of a reply"})
+    time_units = time_units_field()
 
 
 class ForwardSchema(InputSchema):
@@ -370,6 +388,7 @@ class ArticleFormSchema(InputSchema):
     body = Text(required=True, min_length=1, max_length=100_000)
     subject = Text(max_length=998, load_default="")
     visible_for_customer = fields.Boolean()
+    time_units = time_units_field(strict=False)  # form fields are text
 
 
 class FilesSchema(InputSchema):
@@ -425,6 +444,7 @@ class TaskCompleteSchema(InputSchema):
             f"{MAX_TASK_DATA_DEPTH} levels"
         },
     )
+    time_units = time_units_field()
 
 
 class InstanceSchema(Schema):
@@ -471,6 +491,15 @@ class BpmnSchema(InputSchema):
         values=fields.Dict(),
         load_default=dict,
         validate=validate.Length(max=MAX_LIST_ITEMS),
+    )
+    decisions = fields.Dict(
+        keys=fields.String(
+            validate=[_storable, validate.Regexp(r".+\.dmn\Z", error="a decision file name ends in .dmn")]
+        ),
+        values=Text(max_length=2_000_000),
+        load_default=dict,
+        validate=validate.Length(max=MAX_LIST_ITEMS),
+        metadata={"description": "DMN documents by file name (*.dmn) for its business rule tasks"},
     )
 
 

@@ -73,7 +73,11 @@ def complete_task(data: dict[str, Any], task_id: int) -> SimpleNamespace:
     """Complete the task with its form data; the process runs on to its next wait."""
     session = db()
     instance = task_flows.complete(
-        session, actor=current_agent(), task_id=_task_id(task_id), data=data["data"]
+        session,
+        actor=current_agent(),
+        task_id=_task_id(task_id),
+        data=data["data"],
+        time_units=data.get("time_units"),
     )
     open_tasks = task_flows.open_tasks_of(session, instance=instance)
     return SimpleNamespace(

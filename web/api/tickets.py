@@ -27,6 +27,7 @@ from desk.customer.models import CustomerUser
 from desk.history import service as history_service
 from desk.history.models import History
 from desk.queue.models import Queue
+from desk.services import service as services
 from desk.ticket import service as ticket_service
 from desk.ticket import states
 from desk.ticket.models import State, Ticket, TicketLink
@@ -247,7 +248,7 @@ def get_ticket_by_number(number: str) -> ResponseReturnValue:
 @bp.response(200, TicketSchema, headers=ETAG_HEADER)
 @bp.doc(parameters=[IF_MATCH_PARAMETER])
 def update_ticket(data: dict[str, Any], ticket_id: int) -> TicketResult:
-    """Change queue, state and pending time, priority, owner, responsible or title.
+    """Change queue, state and pending time, priority, owner, responsible, title or service.
 
     Each field is changed by its own service function with its own permission; the first
     refusal rolls the whole request back.
@@ -273,6 +274,15 @@ def update_ticket(data: dict[str, Any], ticket_id: int) -> TicketResult:
         fields.set_responsible(session, actor=agent, ticket=ticket, responsible=responsible)
     if "title" in data:
         fields.set_title(session, actor=agent, ticket=ticket, title=data["title"])
+    if "service_id" in data:
+        service = None
+        if data["service_id"] is not None:
+            service = services.get_service(session, data["service_id"])
+            if service is None:
+                raise ValidationError(
+                    "unknown reference", errors={"service_id": [f"no service {data['service_id']}"]}
+                )
+        fields.set_service(session, actor=agent, ticket=ticket, service=service)
     return with_etag(ticket)
 
 

@@ -7,7 +7,10 @@ import logging
 import flask_login
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
+from core.errors import ValidationError
+from core.i18n import time_zone_names
 from desk.agent import service as agent_service
 from web import redirects
 from web.auth import get_limiter, login_required
@@ -81,7 +84,29 @@ def account() -> ResponseReturnValue:
     sessions = agent_service.list_sessions(
         get_db(), agent=user.agent, idle=config.session_idle, lifetime=config.session_lifetime
     )
-    return render_template("auth/account.html", sessions=sessions, current_session_id=user.agent_session.id)
+    return render_template(
+        "auth/account.html",
+        sessions=sessions,
+        current_session_id=user.agent_session.id,
+        time_zones=time_zone_names(),
+        time_zone=user.agent.time_zone or "UTC",
+    )
+
+
+@bp.post("/account/time-zone")
+@login_required
+def set_time_zone() -> ResponseReturnValue:
+    """Choose the time zone the agent's pages show times in."""
+    db = get_db()
+    agent = db.merge(current_user().agent)
+    try:
+        agent_service.set_time_zone(db, actor=agent, agent=agent, time_zone=request.form.get("time_zone", ""))
+    except ValidationError as exc:
+        fields = exc.translated_errors(gettext).get("time_zone") or [exc.translated(gettext)]
+        flash("; ".join(fields), "error")
+        return redirect(url_for("auth.account"), 303)
+    flash(gettext("Times are now shown in %(zone)s.", zone=agent.time_zone), "message")
+    return redirect(url_for("auth.account"), 303)
 
 
 @bp.post("/account/sign-out-everywhere")

@@ -25,6 +25,7 @@ from flows import tasks as task_flows
 from web.auth import login_required
 from web.auth.users import current_agent
 from web.db import get_db
+from web.inbox import lists
 from web.tickets.support import _, attempt, back_to, check_id, flash_done, local_target
 
 bp = Blueprint("inbox", __name__)
@@ -83,7 +84,10 @@ def index() -> ResponseReturnValue:
         offset=(page - 1) * PAGE_SIZE,
     )
     shown = rows[:PAGE_SIZE]
+    self_url = url_for("inbox.index", scope=scope, queue=queue_id, page=page)
     context = {
+        **lists.list_context(session, agent=agent, ticket_ids={t.ticket_id for t in shown}, kind="inbox"),
+        "bulk_next": self_url,
         "tasks": shown,
         "waiting": article_service.awaiting_answer(session, ticket_ids={t.ticket_id for t in shown}),
         "page": page,
@@ -94,7 +98,7 @@ def index() -> ResponseReturnValue:
         "total": sum(counts.values()),
         "agents": {a.id: a for a in agent_service.list_agents(session)},
         "refresh_seconds": REFRESH_SECONDS,
-        "self_url": url_for("inbox.index", scope=scope, queue=queue_id, page=page),
+        "self_url": self_url,
     }
     if request.headers.get("HX-Request") and request.args.get("partial") == "table":
         return render_template("inbox/_table.html", **context)

@@ -89,7 +89,7 @@ def current_customer() -> CustomerUser:
 def _ticketflow_error(exc: TicketflowError) -> ResponseReturnValue:
     # Customers learn nothing about what exists: a refusal reads as "not found".
     status = 404 if isinstance(exc, (NotFound, PermissionDenied)) else exc.http_status
-    return _error_page(status, exc.message if status != 404 else "")
+    return _error_page(status, exc.translated(gettext) if status != 404 else "")
 
 
 def _error_page(status: int, message: str = "") -> ResponseReturnValue:
@@ -286,12 +286,13 @@ def reply(ticket_id: int) -> ResponseReturnValue:
                 session, actor=customer, ticket=found, draft=draft, rejectable=False, sender=customer
             )
     except ValidationError as exc:
-        errors = {field: "; ".join(messages) for field, messages in exc.errors.items()}
+        errors = {field: "; ".join(messages) for field, messages in exc.translated_errors(gettext).items()}
         return _render_ticket(found, form=request.form, errors=errors), 422
     except TicketflowError as exc:
         if isinstance(exc, (NotFound, PermissionDenied)):
             raise
-        return _render_ticket(found, form=request.form, errors={"body": exc.message}), exc.http_status
+        message = exc.translated(gettext)
+        return _render_ticket(found, form=request.form, errors={"body": message}), exc.http_status
     return redirect(url_for("portal.ticket", ticket_id=delivered.ticket.id, done="reply"), 303)
 
 

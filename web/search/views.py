@@ -16,6 +16,7 @@ from desk.ticket.models import STATE_TYPES
 from web.auth import login_required
 from web.auth.users import current_agent
 from web.db import get_db
+from web.inbox import lists
 
 bp = Blueprint("search", __name__)
 
@@ -75,6 +76,8 @@ def index() -> ResponseReturnValue:
             errors.update(exc.errors)
     return render_template(
         "search/index.html",
+        **lists.list_context(session, agent=agent, ticket_ids=[t.id for t in results], kind="search"),
+        bulk_next=request.full_path,
         args=request.args,
         queues=queues,
         queue_id=queue_id,

@@ -21,51 +21,33 @@
       event.detail.headers["X-CSRFToken"] = meta.content;
     }
   });
+
+  // A refused form comes back as 422 with the form re-rendered (typed text and the errors
+  // beside the fields); htmx 2 swaps no 4xx by default, so this one is let through.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // Any other refusal of such a form (403, 404: nothing was written) is shown as the page
+  // the server has for it: the form is sent again without htmx.
+  document.addEventListener("htmx:responseError", function (event) {
+    var form = event.detail.elt;
+    if (form instanceof HTMLFormElement && form.hasAttribute("data-plain-on-error")) {
+      HTMLFormElement.prototype.submit.call(form);
+    }
+  });
 })();
 
 /*
- * Keyboard shortcuts, busy buttons and showing blocked remote images (ticket view).
+ * Busy buttons and showing blocked remote images (ticket view).
  */
 (function () {
   "use strict";
 
-  function typing(target) {
-    if (!target) {
-      return false;
-    }
-    var tag = target.tagName;
-    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
-  }
-
-  // "/" focuses the search box; "g" then "i" goes to the inbox.
-  var pendingG = 0;
-  document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) {
-      return;
-    }
-    if (event.key === "/") {
-      var box = document.querySelector("main [data-search-box]") || document.querySelector("[data-search-box]");
-      if (box) {
-        event.preventDefault();
-        box.focus();
-        box.select();
-      }
-      return;
-    }
-    if (event.key === "g") {
-      pendingG = Date.now();
-      return;
-    }
-    if (event.key === "i" && pendingG && Date.now() - pendingG < 1500) {
-      pendingG = 0;
-      var inbox = document.querySelector('[data-hotkey="g i"]');
-      if (inbox) {
-        window.location.href = inbox.href;
-      }
-      return;
-    }
-    pendingG = 0;
-  });
+  // The keyboard shortcuts ("/", "g i" and the rest) live in shortcuts.js.
 
   // A submitted form shows that it is working and cannot be sent twice.
   document.addEventListener("submit", function (event) {
@@ -137,54 +119,45 @@
   }
 })();
 
+/* The process diagram on the ticket view: web/static/ticket.js (with the page's other behaviour). */
+
 /*
- * The process diagram on the ticket view: bpmn-js (the viewer, vendored by `make assets`)
- * draws the BPMN XML from data-bpmn-url and marks the elements in data-current (the open
- * tasks' BPMN ids) with the class "current".  Without JavaScript the list of current steps
- * below the container is all there is.
+ * The header's menu button (narrow screens): shown only when this script runs, it folds the
+ * navigation, search, availability, account and language switch behind one button.  Without
+ * JavaScript the button stays hidden and responsive.css shows the menu wrapped instead.
  */
 (function () {
   "use strict";
 
-  function showDiagram() {
-    var container = document.getElementById("process-diagram");
-    if (!container || !window.BpmnJS || !window.fetch) {
+  function setOpen(button, menu, open) {
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.classList.toggle("app-menu--open", open);
+  }
+
+  function setUp() {
+    var button = document.querySelector("[data-menu-button]");
+    var menu = button ? document.getElementById(button.getAttribute("aria-controls")) : null;
+    var header = button ? button.closest("header") : null;
+    if (!button || !menu || !header) {
       return;
     }
-    var current = (container.getAttribute("data-current") || "").split(/\s+/).filter(Boolean);
-    var viewer = new window.BpmnJS({ container: container });
-    fetch(container.getAttribute("data-bpmn-url"), {
-      credentials: "same-origin",
-      headers: { Accept: "application/xml" },
-    })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("HTTP " + response.status);
-        }
-        return response.text();
-      })
-      .then(function (xml) {
-        return viewer.importXML(xml);
-      })
-      .then(function () {
-        var canvas = viewer.get("canvas");
-        var registry = viewer.get("elementRegistry");
-        canvas.zoom("fit-viewport", "auto");
-        current.forEach(function (id) {
-          if (registry.get(id)) {
-            canvas.addMarker(id, "current");
-          }
-        });
-        container.classList.add("process-diagram--ready");
-      })
-      .catch(function () {
-        container.classList.add("process-diagram--failed");
-      });
+    button.hidden = false;
+    header.classList.add("app-header--collapsible");
+    button.addEventListener("click", function () {
+      setOpen(button, menu, button.getAttribute("aria-expanded") !== "true");
+    });
+    // Escape closes the open menu and returns focus to its button.
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+        setOpen(button, menu, false);
+        button.focus();
+      }
+    });
   }
 
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", showDiagram);
+    document.addEventListener("DOMContentLoaded", setUp);
   } else {
-    showDiagram();
+    setUp();
   }
 })();

@@ -7,8 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the ticket pages and actions."""
-    from web.tickets import actions, phone, views
+    from web.tickets import actions, phone, pickers, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(phone.bp)
+    app.register_blueprint(pickers.bp)

@@ -11,16 +11,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, make_response, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound, PermissionDenied, ValidationError
+from core.i18n import N_
 from desk.agent.models import Agent
 from desk.article.models import Article
 from desk.article.service import AttachmentDraft
 from desk.permission import service as permissions
 from desk.queue.models import Queue
+from desk.services import service as service_admin
 from desk.ticket import service as ticket_service
 from desk.ticket.models import State, Ticket
 from flows import forward as forward_flow
@@ -32,12 +34,21 @@ from flows import ticket_fields as fields
 from web.auth import login_required
 from web.auth.users import current_agent
 from web.db import get_db
+from web.tickets import formstate, taskforms
+from web.tickets import views as ticket_views
 from web.tickets.support import _, attempt, back_to, check_id, flash_done
 
 bp = Blueprint("ticket_actions", __name__)
 
 MAX_BODY = 100_000
 MAX_ATTACHMENTS = 20
+
+# Actions with a form the agent fills in: a refusal shows the form again as typed (with
+# the errors beside the fields) instead of a message above an empty form.
+FORM_ACTIONS = frozenset(
+    {"reply", "note", "phone", "forward", "move", "owner", "responsible", "state", "priority"}
+    | {"merge", "link", "split", "service"}
+)
 
 M = TypeVar("M", Queue, Agent, State)
 Action = Callable[[Session, Agent, Ticket], str]
@@ -67,8 +78,23 @@ def run(ticket_id: int, name: str) -> ResponseReturnValue:
         # Observers read everything and change nothing; refuse before reading any input.
         raise PermissionDenied(f"{agent.login} is a read-only observer and cannot change anything")
     ticket = ticket_service.get_ticket(session, actor=agent, ticket_id=check_id(ticket_id))
-    ok, message = attempt(lambda: handler(session, agent, ticket))
-    if ok and message:
+    if name not in FORM_ACTIONS:
+        ok, message = attempt(lambda: handler(session, agent, ticket))
+        if ok and message:
+            flash_done(message)
+        return back_to(url_for("ticket_view.view", ticket_id=ticket.id))
+    message, error = taskforms.attempt_form(session, lambda: handler(session, agent, ticket))
+    if error is not None:
+        # Refused: the page (or, to htmx, the form alone) comes back as the agent typed it,
+        # the errors beside the fields; nothing was written.
+        state = formstate.remember(name, request.form, error)
+        session.refresh(ticket)
+        if taskforms.is_htmx():
+            fragment = make_response(ticket_views.action_form(ticket.id, formstate.panel_of(state.action)))
+            fragment.status_code = 422
+            return fragment
+        return ticket_views.render_ticket(ticket, status=422)
+    if message:
         flash_done(message)
     return back_to(url_for("ticket_view.view", ticket_id=ticket.id))
 
@@ -149,6 +175,7 @@ def reply(session: Session, agent: Agent, ticket: Ticket) -> str:
         attachments=_attachments(),
         # The standard template chosen above the form: its files go along.
         template_id=_optional_id("template_id"),
+        time_units=request.form.get("time_units"),
     )
     return _("Your reply was sent to the customer.")
 
@@ -163,6 +190,7 @@ def note(session: Session, agent: Agent, ticket: Ticket) -> str:
         subject=request.form.get("subject", "")[:500],
         body_text=_text("body"),
         attachments=_attachments(),
+        time_units=request.form.get("time_units"),
     )
     return _("The note was added.")
 
@@ -176,14 +204,20 @@ def phone(session: Session, agent: Agent, ticket: Ticket) -> str:
         ticket=ticket,
         subject=request.form.get("subject", "")[:500],
         body_text=_text("body"),
+        time_units=request.form.get("time_units"),
     )
     return _("The phone note was added.")
 
 
 @action("move")
 def move(session: Session, agent: Agent, ticket: Ticket) -> str:
-    """Move the ticket to another queue."""
+    """Move the ticket to another queue: one of those offered (a forged one is a field error)."""
+    # The right on this queue first: without it the agent learns that, not that the choice is bad.
+    permissions.require_queue(session, agent, ticket.queue, "move_into")
     queue = _load(session, Queue, "queue")
+    offered = {q.id for q in permissions.queues_with(session, agent, "move_into") if q.valid}
+    if queue.id not in offered or queue.id == ticket.queue_id:
+        raise ValidationError("invalid choice", errors={"queue": [N_("choose one of the offered queues")]})
     fields.move(session, actor=agent, ticket=ticket, queue=queue, comment=request.form.get("comment", ""))
     return _("The ticket was moved to %(queue)s.", queue=queue.name)
 
@@ -221,6 +255,17 @@ def priority(session: Session, agent: Agent, ticket: Ticket) -> str:
         raise ValidationError("invalid priority", errors={"priority": ["must be 1 to 5"]}) from None
     fields.set_priority(session, actor=agent, ticket=ticket, priority=value)
     return _("The priority was changed.")
+
+
+@action("service")
+def service(session: Session, agent: Agent, ticket: Ticket) -> str:
+    """Set the ticket's service (empty: none); its service level may change with it."""
+    chosen = _optional_id("service_id")
+    found = service_admin.get_service(session, chosen) if chosen is not None else None
+    if chosen is not None and found is None:
+        raise ValidationError("invalid choice", errors={"service_id": ["choose one of the list"]})
+    fields.set_service(session, actor=agent, ticket=ticket, service=found)
+    return _("The service was changed.")
 
 
 @action("lock")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
@@ -78,7 +79,7 @@ def create() -> ResponseReturnValue:
         abort(403)
     ticket, error = attempt_validated(lambda: _open(session, agent, queues))
     if ticket is None:
-        errors = (error.errors or {"_form": [error.message]}) if error else {}
+        errors = (error.translated_errors(gettext) or {"_form": [error.translated(gettext)]}) if error else {}
         return _render(queues, status=422, errors=errors)
     flash_done(_("Phone ticket %(number)s was created.", number=ticket.number))
     return back_to(url_for("ticket_view.view", ticket_id=ticket.id))

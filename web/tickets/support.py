@@ -34,13 +34,14 @@ def check_id(value: int) -> int:
 
 
 def describe(exc: TicketflowError) -> str:
-    """One line for a flash message: the service's message and its field errors."""
+    """One line for a flash message: the service's message and its field errors, translated."""
     details = [
         f"{field}: {message}" if field != "_form" else message
-        for field, messages in exc.errors.items()
+        for field, messages in exc.translated_errors(gettext).items()
         for message in messages
     ]
-    return f"{exc.message} ({'; '.join(details)})" if details else exc.message
+    message = exc.translated(gettext)
+    return f"{message} ({'; '.join(details)})" if details else message
 
 
 def attempt(action: Callable[[], T]) -> tuple[bool, T | None]:

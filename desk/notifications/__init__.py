@@ -1,0 +1,1 @@
+"""In-app notifications for agents: escalations, assignments, customer answers (issue 14)."""

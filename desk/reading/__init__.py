@@ -1,0 +1,1 @@
+"""What each agent has read: the unread markers of ticket lists (issue 12)."""
