@@ -51,6 +51,10 @@ $(ASSETS): package.json package-lock.json $(wildcard web/assets/*.js web/assets/
 	  node_modules/bpmn-js/dist/assets/bpmn-font web/static/vendor/designer/
 	cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css web/static/vendor/designer/
 	cp node_modules/bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css web/static/vendor/designer/
+	# dmn-js's decision table editor (web/assets/decisions.js): its stylesheets and font.
+	cp -r node_modules/dmn-js/dist/assets/dmn-js-shared.css node_modules/dmn-js/dist/assets/dmn-js-decision-table.css \
+	  node_modules/dmn-js/dist/assets/dmn-js-decision-table-controls.css node_modules/dmn-js/dist/assets/dmn-font \
+	  web/static/vendor/designer/
 	touch $@
 
 demo: $(STAMP) $(ASSETS) $(COMPILED)

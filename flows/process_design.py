@@ -9,7 +9,10 @@ the deploy's own validation, only its problems are tied to the elements they nam
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +37,12 @@ MAX_NOTE = 2000
 MAX_ID = 2**31 - 1
 MAX_FORMS = 100
 _FORM_NAME = re.compile(r"^[\w.\-]{1,250}\.json$")
+_DECISION_NAME = re.compile(r"^[\w.\-]{1,250}\.dmn$")
+# A process-model folder as a zip (SpiffWorkflow's application layout): limits checked on the
+# sizes the archive declares and again while reading, so a zip bomb is refused, not unpacked.
+MAX_ARCHIVE_ENTRIES = 200
+MAX_ARCHIVE_FILE_BYTES = 5_000_000
+MAX_ARCHIVE_TOTAL_BYTES = 20_000_000
 # Process ids as SpiffWorkflow and the modeler write them (an XML NCName, roughly).
 _PROCESS_ID = re.compile(r"^[A-Za-z_][\w.\-]{0,254}$")
 _TOKEN = re.compile(r"[A-Za-z_][\w.\-]*")
@@ -214,12 +223,15 @@ def _document_processes(bpmn_xml: str) -> dict[str, str]:
 
 
 def check_forms(forms: object) -> dict[str, Any]:
-    """Edited forms as the designer sends them: file name (``*.json``) → a JSON object."""
+    """Edited forms as the designer sends them: file name (``*.json``) → a JSON object, and
+    decision tables (``*.dmn``) → their XML text."""
     if forms is None:
         return {}
     if not isinstance(forms, dict) or len(forms) > MAX_FORMS:
         raise ValidationError(N_("the forms are not valid"), errors={"forms": ["an object of forms"]})
     for name, schema in forms.items():
+        if isinstance(name, str) and _DECISION_NAME.match(name) and isinstance(schema, str):
+            continue
         if not isinstance(name, str) or not _FORM_NAME.match(name) or not isinstance(schema, dict):
             raise ValidationError(
                 N_("the forms are not valid"),
@@ -272,6 +284,92 @@ def import_document(session: Session, actor: Actor, *, bpmn_xml: str) -> list[st
     return processes
 
 
+def _archive_error(problem: str) -> ValidationError:
+    return ValidationError(N_("the archive cannot be imported"), errors={"file": [problem]})
+
+
+def _archive_files(data: bytes) -> dict[str, bytes]:
+    """File name → content of a zip's files, within the limits; paths with ``..`` refused."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise _archive_error("not a zip file") from None
+    if len(entries) > MAX_ARCHIVE_ENTRIES:
+        raise _archive_error(f"more than {MAX_ARCHIVE_ENTRIES} entries")
+    files: dict[str, bytes] = {}
+    total = 0
+    for entry in entries:
+        parts = entry.filename.replace("\\", "/").split("/")
+        if entry.filename.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+            raise _archive_error(f"{entry.filename[:80]!r}: a path outside the folder")
+        if entry.is_dir() or parts[-1].startswith("."):
+            continue
+        if entry.file_size > MAX_ARCHIVE_FILE_BYTES:
+            raise _archive_error(f"{entry.filename[:80]!r}: larger than {MAX_ARCHIVE_FILE_BYTES} bytes")
+        try:
+            with archive.open(entry) as stream:
+                content = stream.read(MAX_ARCHIVE_FILE_BYTES + 1)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError):
+            raise _archive_error(f"{entry.filename[:80]!r}: cannot be unpacked") from None
+        total += len(content)
+        if len(content) > MAX_ARCHIVE_FILE_BYTES or total > MAX_ARCHIVE_TOTAL_BYTES:
+            raise _archive_error(f"more than {MAX_ARCHIVE_TOTAL_BYTES} bytes unpacked")
+        if parts[-1] in files:
+            raise _archive_error(f"{parts[-1][:80]!r}: twice in the archive")
+        files[parts[-1]] = content
+    return files
+
+
+def _archive_text(name: str, content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _archive_error(f"{name[:80]!r}: not UTF-8 text") from None
+
+
+def import_archive(session: Session, actor: Actor, *, data: bytes) -> list[str]:
+    """A zipped process-model folder (SpiffWorkflow's application layout: ``*.bpmn``, JSON
+    forms, ``*.dmn`` decisions, ``process_model.json``): a draft of each of its processes,
+    holding the folder's forms and decisions; their ids."""
+    require_design(session, actor)
+    diagrams, forms = _archive_contents(_archive_files(data))
+    imported: list[str] = []
+    for xml in diagrams:
+        for process_id in _document_processes(xml):
+            if _PROCESS_ID.match(process_id) and process_id not in imported:
+                save_draft(session, actor, process_id=process_id, bpmn_xml=xml, forms=forms)
+                imported.append(process_id)
+    if not imported:
+        raise _archive_error("the document defines no process")
+    return imported
+
+
+def _archive_contents(files: Mapping[str, bytes]) -> tuple[list[str], dict[str, Any]]:
+    """The diagrams of an archive, and its forms and decisions by file name."""
+    diagrams: list[str] = []
+    forms: dict[str, Any] = {}
+    for name, content in sorted(files.items()):
+        if name == "process_model.json":
+            continue  # the application's own metadata: display name, files, not the model
+        if name.endswith(".bpmn"):
+            diagrams.append(_archive_text(name, content))
+        elif _DECISION_NAME.match(name):
+            forms[name] = _archive_text(name, content)
+        elif _FORM_NAME.match(name):
+            try:
+                schema = json.loads(_archive_text(name, content))
+            except ValueError:
+                raise _archive_error(f"{name[:80]!r}: not valid JSON") from None
+            if isinstance(schema, dict):
+                forms[name] = schema
+    if not diagrams:
+        raise _archive_error("the archive holds no .bpmn file")
+    if len(forms) > MAX_FORMS:
+        raise _archive_error(f"more than {MAX_FORMS} forms and decisions")
+    return diagrams, forms
+
+
 def available_forms(session: Session) -> dict[str, Any]:
     """The forms a designer's diagram may name: those of every process's newest version."""
     forms: dict[str, Any] = {}
@@ -282,6 +380,8 @@ def available_forms(session: Session) -> dict[str, Any]:
 
 def form_schema(session: Session, actor: Actor, *, process_id: str, name: str) -> dict[str, Any]:
     """A form by file name: the process's draft's edited one, else the deployed one."""
+    if not _FORM_NAME.match(name):
+        raise NotFound(N_("form %(name)s not found"), name=name[:80])
     draft = get_draft(session, actor, process_id)
     if draft is not None and name in (draft.forms or {}):
         return dict(draft.forms[name])
@@ -289,6 +389,18 @@ def form_schema(session: Session, actor: Actor, *, process_id: str, name: str) -
     if name not in forms:
         raise NotFound(N_("form %(name)s not found"), name=name[:80])
     return dict(forms[name])
+
+
+def decision_file(session: Session, actor: Actor, *, process_id: str, decision_id: str) -> tuple[str, str]:
+    """The ``*.dmn`` file (name, XML) defining ``decision_id``: the draft's, else a deployed one
+    (the decision table editor opens it; the edited file goes with the draft's files)."""
+    draft = get_draft(session, actor, process_id)
+    defines = re.compile(r"<(?:[\w-]+:)?decision\b[^>]*\bid=[\"']" + re.escape(decision_id) + r"[\"']")
+    for files in ((draft.forms or {}) if draft is not None else {}, available_forms(session)):
+        for name, text in sorted(files.items()):
+            if _DECISION_NAME.match(name) and isinstance(text, str) and defines.search(text):
+                return name, text
+    raise NotFound(N_("decision %(decision_id)s not found"), decision_id=decision_id[:80])
 
 
 def _element_ids(bpmn_xml: str) -> set[str]:
@@ -376,6 +488,13 @@ def rollback(session: Session, actor: Actor, *, version_id: int, note: str) -> P
     raise NotFound(N_("process %(process_id)s not found"), process_id=old.process_id)
 
 
+def _is_part(element: Any) -> bool:
+    """Event definitions and loop markers describe their element: modelers give them ids, but
+    a diff lists the boundary event whose timer was added, not the timer definition itself."""
+    local = etree.QName(element).localname
+    return bool(local.endswith("EventDefinition") or local.endswith("LoopCharacteristics"))
+
+
 # Children whose text is the element's own content (kept in its signature), as opposed to
 # child elements with an id of their own (compared as elements of their own).
 def _signature(element: Any) -> dict[str, str]:
@@ -384,7 +503,7 @@ def _signature(element: Any) -> dict[str, str]:
         if name != "id":
             parts[f"@{etree.QName(name).localname}"] = str(value)
     for child in element:
-        if not isinstance(child.tag, str) or child.get("id"):
+        if not isinstance(child.tag, str) or (child.get("id") and not _is_part(child)):
             continue
         local = etree.QName(child).localname
         if local in ("incoming", "outgoing", "flowNodeRef"):
@@ -409,6 +528,8 @@ def _elements(bpmn_xml: str, process_id: str) -> dict[str, tuple[str, str, dict[
             if not isinstance(el.tag, str) or el is top or not el.get("id"):
                 continue
             if etree.QName(el).namespace != BPMN_NS:
+                continue
+            if any(_is_part(node) for node in (el, *el.iterancestors())):
                 continue
             found[str(el.get("id"))] = (etree.QName(el).localname, el.get("name") or "", _signature(el))
     return found

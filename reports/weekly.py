@@ -3,7 +3,8 @@
 An agent who may read statistics subscribes (the statistics page has the switch, an
 administrator may subscribe others); the job (every five minutes) mails every subscriber whose last mail is
 a week old the figures of the last seven days, over the queues that agent may read, through
-the outbox like every other mail.
+the outbox like every other mail, with every figure as an XLSX workbook attached (the
+statistics page's download; stored once as a blob, so a retry sends the same file).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from desk.agent.models import Agent
 from desk.outbox import service as outbox
 from desk.permission import service as permissions
 from desk.queue.identity import desk_address
-from reports import access, figures
+from reports import access, export, figures
 from reports.models import ReportSubscription
 from reports.query import filters_from
 
@@ -164,6 +165,7 @@ def send(session: Session, *, subscription: ReportSubscription, now: datetime) -
             tables, start=chosen.start.isoformat(), end=chosen.end.isoformat(), language=agent.language
         ),
         auto_submitted="auto-generated",
+        attachment=(f"statistics-{chosen.start:%Y%m%d}-{chosen.end:%Y%m%d}.xlsx", export.to_xlsx(tables)),
     )
     subscription.last_sent_at = now
     session.flush()

@@ -26,7 +26,8 @@ class OutboxMessage(Base):
     is the article's: articles are never changed or deleted, so composing from the article
     on every attempt sends what the ticket shows.  The row keeps only what delivery needs
     (addresses, Message-ID, the automatic-mail marker, status and retries).  ``subject``,
-    ``body_text``, ``in_reply_to`` and ``references`` are set only for mail without an article.
+    ``body_text``, ``in_reply_to`` and ``references`` are set only for mail without an article,
+    which may also carry one file (``file_name`` and the blob ``file_sha256``).
     """
 
     __tablename__ = "outbox_message"
@@ -48,6 +49,9 @@ class OutboxMessage(Base):
     references: Mapped[str | None] = mapped_column(Text)
     # Marks automatic mail (acknowledgements) as RFC 3834 requires.
     auto_submitted: Mapped[str | None] = mapped_column(String(50))
+    # The one file of a mail without an article (the weekly statistics' workbook).
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    file_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256"))
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

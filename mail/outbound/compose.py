@@ -6,7 +6,7 @@ alternative when it has one, its inline (``cid:``) images as related parts of th
 its files as attachments with their names (RFC 2231 for names that are not ASCII) and
 content types.  Articles are never changed, so every retry sends the same mail.  A row
 without an article (mail that belongs to no ticket entry) is sent as plain text from its own
-columns.
+columns, with the one file it may carry (desk.outbox.service.attached_file).
 
 The shape, as mail clients expect it::
 
@@ -21,6 +21,7 @@ The shape, as mail clients expect it::
 
 from __future__ import annotations
 
+import mimetypes
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, getaddresses
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session, object_session
 
 from desk.article.models import Article, Attachment
 from desk.blob import service as blobs
+from desk.outbox import service as outbox
 from desk.outbox.models import OutboxMessage
 
 
@@ -60,6 +62,7 @@ def compose(message: OutboxMessage, *, session: Session | None = None) -> EmailM
     mail["X-Ticketflow-Loop"] = "yes" if message.auto_submitted else "no"
     if article is None:
         mail.set_content(message.body_text or "", charset="utf-8")
+        _own_file(mail, message, session or _session_of(message))
         return mail
     _content(mail, article, session or _session_of(message))
     return mail
@@ -87,6 +90,23 @@ def _content(mail: EmailMessage, article: Article, session: Session) -> None:
             )
     for attachment in files:
         _attach(mail, attachment, blobs.read(session, sha256=attachment.blob_sha256))
+
+
+_OWN_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _own_file(mail: EmailMessage, message: OutboxMessage, session: Session) -> None:
+    """The one file an article-less row may carry (desk.outbox.service.attached_file)."""
+    found = outbox.attached_file(message)
+    if found is None:
+        return
+    filename, sha256 = found
+    # Not every system's mime.types knows XLSX, the one file the desk sends this way today.
+    known = _OWN_TYPES.get(filename.rpartition(".")[2].lower())
+    maintype, subtype = _split(known or mimetypes.guess_type(filename)[0] or "")
+    mail.add_attachment(
+        blobs.read(session, sha256=sha256), maintype=maintype, subtype=subtype, filename=filename
+    )
 
 
 def _attach(mail: EmailMessage, attachment: Attachment, data: bytes) -> None:

@@ -94,3 +94,76 @@ def test_the_weekly_statistics_mail_is_in_the_subscribers_language(session, agen
     assert "Erstellte und geschlossene Tickets pro Tag" in mail.body_text
     assert "Tag | Erstellt" in mail.body_text
     assert "Tickets created and closed per day" not in mail.body_text
+
+
+def test_the_weekly_mail_carries_every_figure_as_an_xlsx_file(session, agent):
+    import io
+    import re
+    import zipfile
+
+    from reports import weekly
+
+    admin = agent("admin")
+    admin.language = "de"
+    subscription = weekly.subscribe(session, actor=admin)
+    assert weekly.send(session, subscription=subscription, now=datetime(2026, 6, 3, 7, 0, tzinfo=UTC))
+    row = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_addr == admin.email).order_by(OutboxMessage.id.desc())
+    ).first()
+    assert row is not None
+
+    message = compose(row, session=session)
+    assert message.get_content_type() == "multipart/mixed"
+    text = message.get_body(("plain",))
+    assert text is not None
+    assert "Erstellte und geschlossene Tickets pro Tag" in text.get_content()
+    (file,) = list(message.iter_attachments())
+    assert file.get_filename() == "statistics-20260527-20260602.xlsx"
+    assert file.get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    with zipfile.ZipFile(io.BytesIO(file.get_content())) as xlsx:
+        sheets = re.findall(r'<sheet name="([^"]+)"', xlsx.read("xl/workbook.xml").decode())
+    assert sheets == [
+        "created_closed_per_day",
+        "open_by_queue",
+        "open_by_state",
+        "open_by_priority",
+        "open_by_service",
+        "response_and_solution_times",
+        "sla_breaches",
+        "agent_load",
+        "backlog_age",
+        "process_steps",
+        "time_spent",
+    ]
+    # Every retry composes the same file: its bytes are stored, not made again.
+    (again,) = list(compose(row, session=session).iter_attachments())
+    assert again.get_content() == file.get_content()
+
+
+def test_a_file_goes_only_with_a_mail_without_an_article_under_a_plain_name(session):
+    import pytest
+
+    from desk.outbox import service as outbox
+
+    with pytest.raises(ValueError, match="plain name"):
+        outbox.queue_mail(
+            session,
+            ticket=None,
+            article=None,
+            from_addr="a@example.org",
+            to_addr="b@example.org",
+            subject="s",
+            body_text="t",
+            attachment=("../x.xlsx", b"data"),
+        )
+    plain = outbox.queue_mail(
+        session,
+        ticket=None,
+        article=None,
+        from_addr="a@example.org",
+        to_addr="b@example.org",
+        subject="s",
+        body_text="t",
+    )
+    assert outbox.attached_file(plain) is None
+    assert list(compose(plain, session=session).iter_attachments()) == []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import re
+import zipfile
 
 import pytest
 from sqlalchemy import select
@@ -349,3 +351,140 @@ def test_a_new_form_is_saved_with_the_draft_and_deployed_with_the_diagram(
     assert deployed_now.status_code == 201
     newest = definitions.list_versions(session, "ticket_handling")[0]
     assert newest.forms["approval.schema.json"] == APPROVAL_FORM
+
+
+def with_approval_timer(xml: str, duration: str) -> str:
+    """with_approval plus a boundary timer on the approval (its definition has an id, as the
+    modeler writes it) leading to triage."""
+    xml = with_approval(xml).replace(
+        '<bpmn:userTask id="triage" name="Triage">',
+        '<bpmn:boundaryEvent id="approval_timer" attachedToRef="approval">\n'
+        "      <bpmn:outgoing>f_late</bpmn:outgoing>\n"
+        '      <bpmn:timerEventDefinition id="TimerEventDefinition_1">'
+        f'<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{duration}</bpmn:timeDuration>'
+        "</bpmn:timerEventDefinition>\n"
+        "    </bpmn:boundaryEvent>\n"
+        '    <bpmn:userTask id="triage" name="Triage">',
+        1,
+    )
+    xml = xml.replace(
+        "<bpmn:incoming>f_approval</bpmn:incoming>",
+        "<bpmn:incoming>f_approval</bpmn:incoming>\n      <bpmn:incoming>f_late</bpmn:incoming>",
+        1,
+    )
+    return xml.replace(
+        '<bpmn:sequenceFlow id="f_approval" sourceRef="approval" targetRef="triage"/>',
+        '<bpmn:sequenceFlow id="f_approval" sourceRef="approval" targetRef="triage"/>\n'
+        '    <bpmn:sequenceFlow id="f_late" sourceRef="approval_timer" targetRef="triage"/>',
+        1,
+    )
+
+
+def test_a_timer_is_part_of_its_event_in_the_diff(client, login, session, deployed, designer):
+    login("bob")
+    token = token_of(client)
+    url = "/designer/processes/ticket_handling/deploy"
+    for duration in ("PT2H", "PT4H"):
+        response = post_json(
+            client, url, token, {"bpmn_xml": with_approval_timer(SHIPPED, duration), "note": duration}
+        )
+        assert response.status_code == 201, response.get_json()
+    newest, middle, first = definitions.list_versions(session, "ticket_handling")[:3]
+
+    def diff_of(old: ProcessVersion, new: ProcessVersion) -> dict:
+        return client.get(
+            "/designer/processes/ticket_handling/diff",
+            query_string={"a": old.id, "b": new.id, "format": "json"},
+        ).get_json()
+
+    added = diff_of(first, middle)["added"]
+    assert sorted(e["id"] for e in added) == ["approval", "approval_timer", "f_approval", "f_late"]
+    later = diff_of(middle, newest)
+    assert later["added"] == []
+    assert later["removed"] == []
+    changed = {e["id"]: e["changes"] for e in later["changed"]}
+    assert list(changed) == ["approval_timer"]
+    assert changed["approval_timer"] == ["timerEventDefinition"]
+
+
+ROUTING = definitions.DEFAULT_BPMN_DIR / "examples" / "routing"
+
+
+def zipped(files: dict[str, bytes], *, level: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=level) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def upload_zip(client, data: bytes):
+    page = client.get("/designer")
+    return client.post(
+        "/designer/upload",
+        data={"file": (io.BytesIO(data), "model.zip"), "csrf_token": csrf_token_in(page.text)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_a_zipped_process_model_folder_becomes_a_draft_with_its_forms_and_decisions(
+    client, login, session, deployed, designer
+):
+    login("bob")
+    folder = {
+        "routing/process_model.json": b'{"display_name": "Routing", "primary_file_name": "routing.bpmn"}',
+        "routing/routing.bpmn": (ROUTING / "routing.bpmn").read_bytes(),
+        "routing/routing.dmn": (ROUTING / "routing.dmn").read_bytes(),
+        "routing/approval.schema.json": json.dumps(APPROVAL_FORM).encode(),
+        "routing/": b"",
+    }
+    response = upload_zip(client, zipped(folder))
+    assert response.status_code == 302, response.text
+    assert response.headers["Location"].endswith("/designer/processes/routing")
+    draft = session.scalars(select(ProcessDraft).where(ProcessDraft.process_id == "routing")).one()
+    assert sorted(draft.forms) == ["approval.schema.json", "routing.dmn"]
+    assert draft.forms["routing.dmn"] == (ROUTING / "routing.dmn").read_text()
+    page = client.get("/designer/processes/routing")
+    assert page.status_code == 200
+    assert "Opened from the draft" in page.text
+    # The draft's decision goes with the deploy, as the modeler sends the draft's files back.
+    token = token_of(client, "/designer/processes/routing")
+    deploy = post_json(
+        client,
+        "/designer/processes/routing/deploy",
+        token,
+        {"bpmn_xml": draft.bpmn_xml, "note": "imported", "forms": draft.forms},
+    )
+    assert deploy.status_code == 201, deploy.get_json()
+    newest = definitions.latest_version(session, "routing")
+    assert newest is not None
+    assert "routing.dmn" in newest.forms
+
+
+@pytest.mark.parametrize(
+    ("files", "problem"),
+    [
+        ({"../routing.bpmn": b"<x/>"}, "a path outside the folder"),
+        ({"/etc/routing.bpmn": b"<x/>"}, "a path outside the folder"),
+        ({"routing.bpmn": "<?xml version='1.0'?><x/>".encode("utf-16")}, "not UTF-8 text"),
+        ({"routing.bpmn": (ROUTING / "routing.bpmn").read_bytes(), "f.json": b"{no"}, "not valid JSON"),
+        ({f"f{i}.txt": b"" for i in range(201)}, "more than 200 entries"),
+        ({"big.bpmn": b"\0" * 6_000_000}, "larger than 5000000 bytes"),
+        ({"process_model.json": b"{}"}, "holds no .bpmn file"),
+    ],
+)
+def test_a_hostile_or_broken_archive_is_refused_clearly(
+    client, login, session, deployed, designer, files, problem
+):
+    login("bob")
+    response = upload_zip(client, zipped(files))
+    assert response.status_code == 422
+    assert problem in response.text
+    assert session.scalars(select(ProcessDraft)).all() == []
+
+
+def test_a_file_that_is_no_zip_is_refused(client, login, deployed, designer):
+    login("bob")
+    response = upload_zip(client, b"PK\x03\x04 not really")
+    assert response.status_code == 422
+    assert "not a zip file" in response.text

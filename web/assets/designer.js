@@ -12,6 +12,7 @@ import spiffworkflow from './spiffworkflow.json';
 import ticketflowProperties from './properties.js';
 import { config as lintConfig, resolver as lintResolver } from './bpmnlint-plugin-ticketflow/index.js';
 import { setCatalogue } from './bpmnlint-plugin-ticketflow/catalogue.js';
+import { setupDecisionEditor } from './decisions.js';
 
 const PROBLEM = 'designer-problem';
 
@@ -223,6 +224,8 @@ function setupEditor(root) {
     if (selected.length === 1) showFormEditor(selected[0]);
   });
 
+  const decisions = setupDecisionEditor({ root, modeler, edited, texts });
+
   modeler.on('linting.completed', (event) => {
     state.lintIssues = event.issues;
   });
@@ -269,6 +272,7 @@ function setupEditor(root) {
   // For the browser tests and the console: the modeler and the page's state.
   window.ticketflowDesigner = {
     modeler,
+    decisions,
     state,
     open,
     xml,

@@ -87,16 +87,23 @@ def index() -> ResponseReturnValue:
 @bp.post("/upload")
 @login_required
 def upload() -> ResponseReturnValue:
-    """Upload a ``.bpmn`` file: a draft of each of its processes; open the first."""
+    """Upload a ``.bpmn`` file, or a zipped process-model folder (diagrams, JSON forms, DMN
+    decisions): a draft of each of its processes; open the first."""
     agent = _actor()
     file = request.files.get("file")
     data = file.read(MAX_BPMN_CHARS + 1) if file is not None else b""
     try:
         if not data or len(data) > MAX_BPMN_CHARS:
             raise ValidationError(N_("choose a .bpmn file"), errors={"file": ["choose a .bpmn file"]})
-        process_ids = process_design.import_document(get_db(), agent, bpmn_xml=data.decode("utf-8"))
+        if file is not None and (file.filename or "").lower().endswith(".zip"):
+            process_ids = process_design.import_archive(get_db(), agent, data=data)
+        else:
+            process_ids = process_design.import_document(get_db(), agent, bpmn_xml=data.decode("utf-8"))
     except (ValidationError, UnicodeDecodeError) as exc:
         message = exc.translated(gettext) if isinstance(exc, ValidationError) else gettext("not UTF-8 text")
+        if isinstance(exc, ValidationError) and exc.errors.get("file"):
+            # Which file of an archive and why: the detail the designer needs to fix it.
+            message = f"{message}: {'; '.join(exc.errors['file'])}"
         page = render_template(
             "designer/index.html",
             processes=process_design.list_processes(get_db(), agent),
@@ -293,6 +300,15 @@ def form(process_id: str, name: str) -> ResponseReturnValue:
     """One form (JSON Schema or UI schema) by file name: the draft's edit, else the deployed."""
     agent = _actor()
     return jsonify(process_design.form_schema(get_db(), agent, process_id=process_id, name=name))
+
+
+@bp.get("/processes/<process_id>/decisions/<decision_id>")
+@login_required
+def decision(process_id: str, decision_id: str) -> ResponseReturnValue:
+    """The DMN file defining a decision, for the decision table editor."""
+    agent = _actor()
+    name, xml = process_design.decision_file(get_db(), agent, process_id=process_id, decision_id=decision_id)
+    return jsonify({"name": name, "xml": xml})
 
 
 @bp.post("/form-preview")
