@@ -488,3 +488,22 @@ def test_a_file_that_is_no_zip_is_refused(client, login, deployed, designer):
     response = upload_zip(client, b"PK\x03\x04 not really")
     assert response.status_code == 422
     assert "not a zip file" in response.text
+
+
+def test_the_decision_editor_gets_the_dmn_file_of_a_decision(client, login, session, deployed, designer):
+    login("bob")
+    dmn_text = (ROUTING / "routing.dmn").read_text()
+    edited = dmn_text.replace('"Finance"', '"2nd level"')
+    process_design.save_draft(
+        session,
+        designer,
+        process_id="routing",
+        bpmn_xml=(ROUTING / "routing.bpmn").read_text(),
+        forms={"routing.dmn": edited},
+    )
+    found = client.get("/designer/processes/routing/decisions/routing")
+    assert found.status_code == 200
+    assert found.get_json() == {"name": "routing.dmn", "xml": edited}
+    assert client.get("/designer/processes/routing/decisions/no_such_decision").status_code == 404
+    # A decision file is no form: the form endpoint does not serve it.
+    assert client.get("/designer/processes/routing/forms/routing.dmn").status_code == 404
