@@ -46,6 +46,9 @@ $(ASSETS): package.json package-lock.json $(wildcard web/assets/*.js web/assets/
 	# with our rules) bundled by esbuild, and the stylesheets and font it needs.
 	node_modules/.bin/esbuild web/assets/designer.js --bundle --minify --format=iife --target=es2020 \
 	  --define:process.env.NODE_ENV='"production"' --log-level=warning --outfile=web/static/vendor/designer.bundle.js
+	# Automatic layout for files without a diagram (ticket page and designer).
+	node_modules/.bin/esbuild web/assets/autolayout.js --bundle --minify --format=iife --target=es2020 \
+	  --log-level=warning --outfile=web/static/vendor/autolayout.bundle.js
 	mkdir -p web/static/vendor/designer
 	cp -r node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css \
 	  node_modules/bpmn-js/dist/assets/bpmn-font web/static/vendor/designer/

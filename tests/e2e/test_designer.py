@@ -278,43 +278,13 @@ def test_s13_the_approval_in_an_authorizer_lane_with_a_form_and_a_two_hour_timer
 ROUTING = definitions.DEFAULT_BPMN_DIR / "examples" / "routing"
 
 
-def with_layout(xml: str) -> str:
-    """The routing example (written without diagram layout) with its nodes in a row, so the
-    modeler can draw it."""
-    nodes = re.findall(r"<bpmn:(?:startEvent|endEvent|\w+Task|exclusiveGateway) id=\"(\w+)\"", xml)
-    where = {node: (100 + 160 * i, 100) for i, node in enumerate(nodes)}
-    di = [
-        f'<bpmndi:BPMNShape id="{node}_di" bpmnElement="{node}"><dc:Bounds x="{x}" y="{y}" '
-        'width="100" height="80"/></bpmndi:BPMNShape>'
-        for node, (x, y) in where.items()
-    ]
-    for flow, source, target in re.findall(
-        r'<bpmn:sequenceFlow id="(\w+)" sourceRef="(\w+)" targetRef="(\w+)"', xml
-    ):
-        (x1, y1), (x2, y2) = where[source], where[target]
-        di.append(
-            f'<bpmndi:BPMNEdge id="{flow}_di" bpmnElement="{flow}"><di:waypoint x="{x1 + 100}" '
-            f'y="{y1 + 40}"/><di:waypoint x="{x2}" y="{y2 + 40}"/></bpmndi:BPMNEdge>'
-        )
-    diagram = (
-        '<bpmndi:BPMNDiagram id="routing_diagram"><bpmndi:BPMNPlane id="routing_plane" '
-        f'bpmnElement="routing">{"".join(di)}</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>'
-    )
-    namespaces = (
-        'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
-        'xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" '
-        'xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="routing_definitions"'
-    )
-    xml = xml.replace('id="routing_definitions"', namespaces, 1)
-    return xml.replace("</bpmn:definitions>", f"{diagram}</bpmn:definitions>")
-
-
 def test_a_decision_table_edited_in_the_designer_routes_new_tickets(page, live_server, e2e_factory):
     with session_scope(e2e_factory) as session:
         definitions.deploy(
             session,
             actor=SYSTEM,
-            bpmn_xml=with_layout((ROUTING / "routing.bpmn").read_text()),
+            # Written without diagram layout: the designer lays it out (bpmn-auto-layout).
+            bpmn_xml=(ROUTING / "routing.bpmn").read_text(),
             forms={"routing.dmn": (ROUTING / "routing.dmn").read_text()},
         )
     problems: list[str] = []

@@ -13,7 +13,7 @@ from desk.article import service as articles
 from desk.customer.models import CustomerUser
 from desk.queue.models import Queue
 from desk.ticket import service as tickets
-from engine import runtime
+from engine import definitions, runtime
 from engine.models import HumanTask
 from tests.e2e.conftest import SCREENSHOTS, screenshot, sign_in
 
@@ -130,3 +130,41 @@ def test_the_diagram_zooms_and_marks_the_completed_path(page, live_server, triag
     screenshot(page, "ticket-page-diagram-en")
     tools.get_by_role("button", name="Zoom in").click()
     page.locator("#process").screenshot(path=str(SCREENSHOTS / "ticket-page-process-en.png"))
+
+
+# A two-step process written without any diagram (as many generated files are).
+NO_LAYOUT = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    id="no_layout_defs" targetNamespace="http://ticketflow.example/test">
+  <bpmn:process id="no_layout" name="Without layout" isExecutable="true">
+    <bpmn:startEvent id="begin"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="begin" targetRef="look"/>
+    <bpmn:userTask id="look" name="Look at it"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="look" targetRef="finish"/>
+    <bpmn:endEvent id="finish"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_version_without_layout_is_laid_out_and_drawn(page, live_server, e2e_factory):
+    with session_scope(e2e_factory) as session:
+        definitions.deploy(session, actor=SYSTEM, bpmn_xml=NO_LAYOUT)
+        first = session.scalars(select(Queue).where(Queue.name == "1st level")).one()
+        ticket = tickets.create_ticket(session, actor=SYSTEM, title="Ticket page: no layout", queue=first)
+        runtime.start(session, actor=SYSTEM, ticket=ticket, process_id="no_layout")
+        ticket_id = ticket.id
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    sign_in(page, live_server, "admin")
+    page.goto(f"{live_server}/tickets/{ticket_id}")
+    page.wait_for_selector("#process-diagram.process-diagram--ready")
+
+    container = page.locator("#process-diagram")
+    # Every element is drawn, and the waiting task carries the current-step marker.
+    for element in ("begin", "look", "finish"):
+        assert container.locator(f'g.djs-element[data-element-id="{element}"]').count() == 1
+    assert container.locator('g.djs-element.current[data-element-id="look"]').count() == 1
+    assert container.locator("g.djs-connection").count() == 2  # both flows are drawn
+    assert problems == []
+    screenshot(page, "ticket-page-auto-layout-en")

@@ -13,6 +13,7 @@ import ticketflowProperties from './properties.js';
 import { config as lintConfig, resolver as lintResolver } from './bpmnlint-plugin-ticketflow/index.js';
 import { setCatalogue } from './bpmnlint-plugin-ticketflow/catalogue.js';
 import { setupDecisionEditor } from './decisions.js';
+import { hasLayout, layOut } from './autolayout.js';
 
 const PROBLEM = 'designer-problem';
 
@@ -97,7 +98,9 @@ function setupEditor(root) {
     state.importError = null;
     clearProblems();
     try {
-      const result = await modeler.importXML(text);
+      // A file without a diagram is laid out first, so it can be seen and edited.
+      const laidOut = hasLayout(text) ? text : await layOut(text);
+      const result = await modeler.importXML(laidOut);
       state.warnings = result.warnings.map((w) => w.message);
       modeler.get('canvas').zoom('fit-viewport');
     } catch (err) {
@@ -301,7 +304,8 @@ function setupEditor(root) {
 async function setupDiff(root) {
   const viewer = new BpmnViewer({ container: root, moddleExtensions: { spiffworkflow } });
   const response = await fetch(root.dataset.diagramUrl, { credentials: 'same-origin' });
-  await viewer.importXML(await response.text());
+  const text = await response.text();
+  await viewer.importXML(hasLayout(text) ? text : await layOut(text));
   const canvas = viewer.get('canvas');
   const registry = viewer.get('elementRegistry');
   for (const [kind, ids] of [['added', root.dataset.added], ['changed', root.dataset.changed]]) {

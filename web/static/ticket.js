@@ -161,6 +161,12 @@
         return response.text();
       })
       .then(function (xml) {
+        // A file without a diagram is laid out in the browser first (autolayout.bundle.js).
+        if (container.getAttribute("data-layout") === "auto" && window.TicketflowAutoLayout) {
+          return window.TicketflowAutoLayout(xml).then(function (laidOut) {
+            return viewer.importXML(laidOut);
+          });
+        }
         return viewer.importXML(xml);
       })
       .then(function () {
