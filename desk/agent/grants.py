@@ -8,9 +8,9 @@ says every type of every group, and the difference is stored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import Delete, delete, select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound, ValidationError
@@ -262,25 +262,17 @@ def set_agent_matrix(
         raise NotFound("no such agent")
     after = _check(session, grants)
     before = agent_matrix(session, actor=actor, agent_id=agent_id)
-    old, new = _matrix_changes(session, before, after)
-    if not new:
-        return False
-    session.execute(delete(AgentGroupPermission).where(AgentGroupPermission.agent_id == agent_id))
-    for group_id, perms in after.items():
-        for permission in perms:
-            session.add(AgentGroupPermission(agent_id=agent_id, group_id=group_id, permission=permission))
-    audit.record(
+    return _save_matrix(
         session,
         actor=actor,
-        object_type="agent",
-        object_id=agent.id,
-        object_label=agent.login,
-        action="permissions",
-        old=old,
-        new=new,
+        before=before,
+        after=after,
+        clear=delete(AgentGroupPermission).where(AgentGroupPermission.agent_id == agent_id),
+        row=lambda group_id, permission: AgentGroupPermission(
+            agent_id=agent_id, group_id=group_id, permission=permission
+        ),
+        audited=("agent", agent.id, agent.login),
     )
-    session.flush()
-    return True
 
 
 def set_role_matrix(
@@ -290,19 +282,44 @@ def set_role_matrix(
     role = get_role(session, actor=actor, role_id=role_id)
     after = _check(session, grants)
     before = role_matrix(session, actor=actor, role_id=role_id)
+    return _save_matrix(
+        session,
+        actor=actor,
+        before=before,
+        after=after,
+        clear=delete(RoleGroupPermission).where(RoleGroupPermission.role_id == role_id),
+        row=lambda group_id, permission: RoleGroupPermission(
+            role_id=role_id, group_id=group_id, permission=permission
+        ),
+        audited=("role", role.id, role.name),
+    )
+
+
+def _save_matrix(
+    session: Session,
+    *,
+    actor: Actor,
+    before: Matrix,
+    after: Matrix,
+    clear: Delete,
+    row: Callable[[int, str], object],
+    audited: tuple[str, int, str],
+) -> bool:
+    """Replace a grant matrix (``clear``, then a ``row`` per grant) and audit the difference."""
     old, new = _matrix_changes(session, before, after)
     if not new:
         return False
-    session.execute(delete(RoleGroupPermission).where(RoleGroupPermission.role_id == role_id))
+    session.execute(clear)
     for group_id, perms in after.items():
         for permission in perms:
-            session.add(RoleGroupPermission(role_id=role_id, group_id=group_id, permission=permission))
+            session.add(row(group_id, permission))
+    object_type, object_id, object_label = audited
     audit.record(
         session,
         actor=actor,
-        object_type="role",
-        object_id=role.id,
-        object_label=role.name,
+        object_type=object_type,
+        object_id=object_id,
+        object_label=object_label,
         action="permissions",
         old=old,
         new=new,
