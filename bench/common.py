@@ -23,6 +23,9 @@ from sqlalchemy import create_engine, text
 
 SERVER = os.environ.get("TICKETFLOW_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 REPORTS = Path(os.environ.get("TICKETFLOW_BENCH_REPORTS", "var/bench"))
+# Every database a benchmark makes is named with this prefix: two people benchmarking on one
+# server at the same time give each their own (``TICKETFLOW_BENCH_DB_PREFIX=tf_bench_e_``).
+DB_PREFIX = os.environ.get("TICKETFLOW_BENCH_DB_PREFIX", "tf_bench_")
 ROOT = Path(__file__).resolve().parent.parent
 
 

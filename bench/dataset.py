@@ -76,14 +76,19 @@ class Counts:
         return cls(n, per, max(10, customers * n // base))
 
 
-def database_name(size: str) -> str:
-    """The database a size lives in."""
-    return f"tf_bench_{size}"
+def database_name(size: str, *, short_bodies: bool = False) -> str:
+    """The database a size lives in (``tf_bench_<size>_short`` with one-line bodies)."""
+    from bench.common import DB_PREFIX
+
+    return f"{DB_PREFIX}{size}_short" if short_bodies else f"{DB_PREFIX}{size}"
 
 
-def _body(rng: random.Random, n: int) -> str:
+def _body(rng: random.Random, n: int, *, short: bool = False) -> str:
     target = rng.randint(2_000, 15_000)
     parts = [f"Benchmark article {n}: zebra{n % MARKERS} ticket text."]
+    if short:
+        # The statistics run reads no body: one line keeps ``full`` at minutes, not hours.
+        return f"{parts[0]}\n{rng.choice(SENTENCES)}"
     length = len(parts[0])
     while length < target:
         sentence = rng.choice(SENTENCES)
@@ -185,8 +190,14 @@ def _text_row(conn: Any, table: str, where: str, value: int) -> dict[str, str | 
     return dict(zip(columns, row, strict=True))
 
 
-def build(size: str, tickets: int | None = None, seed: int = 16) -> dict[str, Any]:  # noqa: PLR0915 (one COPY script)
-    """Create the dataset's database from scratch; returns what it holds."""
+def build(  # noqa: PLR0915 (one COPY script)
+    size: str, tickets: int | None = None, seed: int = 16, *, short_bodies: bool = False
+) -> dict[str, Any]:
+    """Create the dataset's database from scratch; returns what it holds.
+
+    ``short_bodies`` writes a one-line body instead of 2–15 KB (for the statistics run only,
+    which reads no body: the search and the mail scenarios need the long ones).
+    """
     from bench.common import fresh_database
     from core import jobs
     from core.db import make_engine, make_sessionmaker, session_scope
@@ -202,7 +213,7 @@ def build(size: str, tickets: int | None = None, seed: int = 16) -> dict[str, An
     counts = Counts.of(size, tickets)
     rng = random.Random(seed)  # noqa: S311 (test data, reproducible on purpose)
     started = time.monotonic()
-    url = fresh_database(database_name(size))
+    url = fresh_database(database_name(size, short_bodies=short_bodies))
     engine = make_engine(url)
     upgrade(engine)
     with session_scope(make_sessionmaker(engine)) as session:
@@ -363,7 +374,7 @@ def build(size: str, tickets: int | None = None, seed: int = 16) -> dict[str, An
                     else f"bench.customer.{i % counts.customers}@bench.example",
                     "",
                     f"Bench ticket {i} ({k})",
-                    _body(rng, article_count),
+                    _body(rng, article_count, short=short_bodies),
                     f"<bench.{article_id}@bench.example>",
                     None if customer else rng.choice(agents),
                     created + timedelta(seconds=k),
@@ -451,7 +462,7 @@ def build(size: str, tickets: int | None = None, seed: int = 16) -> dict[str, An
         conn.execute(text("ANALYZE"))
         summary = {
             "size": size,
-            "database": database_name(size),
+            "database": database_name(size, short_bodies=short_bodies),
             "tickets": int(conn.scalar(text("SELECT count(*) FROM ticket")) or 0),
             "open_tickets": len(open_tickets),
             "articles": int(conn.scalar(text("SELECT count(*) FROM article")) or 0),
@@ -463,6 +474,7 @@ def build(size: str, tickets: int | None = None, seed: int = 16) -> dict[str, An
             ),
             "database_bytes": int(conn.scalar(text("SELECT pg_database_size(current_database())")) or 0),
             "load_seconds": round(time.monotonic() - started, 1),
+            "short_bodies": short_bodies,
         }
     engine.dispose()
     return summary
@@ -475,8 +487,13 @@ def main() -> None:
     )
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--tickets", type=int, default=None, help="override the size's ticket count")
+    parser.add_argument(
+        "--short-bodies",
+        action="store_true",
+        help="one-line article bodies (statistics only: the figures read no body)",
+    )
     args = parser.parse_args()
-    print(build(args.size, args.tickets))
+    print(build(args.size, args.tickets, short_bodies=args.short_bodies))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.common import ROOT, SERVER, write_report
+from bench.common import DB_PREFIX, ROOT, SERVER, write_report
 from bench.mail import copy_of_template, seeded_template
 
 
@@ -211,7 +211,7 @@ def main() -> None:
         def send(self, name: str, kwargs: dict[str, Any]) -> None:
             """Acknowledgement mails are not part of the process's cost."""
 
-    url = copy_of_template("tf_bench_lifecycle")
+    url = copy_of_template(f"{DB_PREFIX}lifecycle")
     jobs.set_backend(Discard())
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
@@ -269,7 +269,7 @@ def main() -> None:
         "lifecycle",
         dataset={"database": "demo data + default processes", "lifecycles": args.lifecycles},
         figures=figures,
-        database_url=f"{SERVER}/tf_bench_lifecycle",
+        database_url=f"{SERVER}/{DB_PREFIX}lifecycle",
         load_before=load_before,
         header=["measure", "value"],
         rows=[

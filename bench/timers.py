@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select, text
 
-from bench.common import SERVER, latency_ms, rss_bytes, write_report
+from bench.common import DB_PREFIX, SERVER, latency_ms, rss_bytes, write_report
 from bench.mail import copy_of_template, seeded_template
 from bench.stack import running
 
@@ -99,7 +99,7 @@ def main() -> None:
 
     bootstrap()
     seeded_template()
-    url = copy_of_template("tf_bench_timers")
+    url = copy_of_template(f"{DB_PREFIX}timers")
     t0, due = _start_instances(url, args.timers)
     if datetime.now(UTC) > t0:
         print("warning: the starts took longer than planned; the first timers were already due")
@@ -154,7 +154,7 @@ def main() -> None:
         "timers",
         dataset={"timers": len(due), "spread_seconds": SPREAD_SECONDS},
         figures=figures,
-        database_url=f"{SERVER}/tf_bench_timers",
+        database_url=f"{SERVER}/{DB_PREFIX}timers",
         load_before=load_before,
         header=["timers", "fired", "p50 lateness ms", "p99 lateness ms", "max ms", "fired early"],
         rows=[[len(due), figures["fired"], lat["p50_ms"], lat["p99_ms"], lat["max_ms"], figures["early"]]],

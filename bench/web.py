@@ -187,6 +187,12 @@ def main() -> None:
                 None,
             ),
             "search_api_title": (lambda i: f"/api/v1/tickets?title=ticket%20{i}", ok, api),
+            # The search page's full text through the API (the same service, the same words).
+            "search_api_words": (
+                lambda i: f"/api/v1/tickets?words=zebra{i % 1000}",
+                lambda s, b: s == 200 and len(json.loads(b)) > 0,
+                api,
+            ),
         }
         for label, (path_for, check, headers) in cases.items():
             one = _measure(clients[:1], path_for, check, args.requests, headers)

@@ -167,12 +167,25 @@ def _drop_after_commit(session: Session, previous_transaction: SessionTransactio
     session.info[_AFTER_COMMIT_KEY] = [(t, c) for t, c in pending if not _within(t, previous_transaction)]
 
 
+# Called with every session :func:`session_scope` opens; the composition root registers the
+# permission memo here (core knows nothing of permissions).
+_UNIT_OF_WORK_HOOKS: list[Callable[[Session], None]] = []
+
+
+def on_unit_of_work(hook: Callable[[Session], None]) -> None:
+    """Call ``hook`` with each session :func:`session_scope` opens, before it is used (idempotent)."""
+    if hook not in _UNIT_OF_WORK_HOOKS:
+        _UNIT_OF_WORK_HOOKS.append(hook)
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
     """A unit of work: commit at the end, roll back on any error."""
     if factory is None:
         factory = make_sessionmaker(get_engine())
     session = factory()
+    for hook in _UNIT_OF_WORK_HOOKS:
+        hook(session)
     try:
         yield session
         session.commit()

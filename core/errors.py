@@ -12,8 +12,14 @@ whose values come as keyword arguments::
 
 ``message`` is the English text (logs, the API's ``message``, the CLI); the web shows
 :meth:`TicketflowError.translated` in the request's language.  Field messages in ``errors``
-are message ids without placeholders; :meth:`TicketflowError.translated_errors` translates
-them (a text that is no msgid, such as a JSON Schema validator's, stays as it is).
+are message ids, either without placeholders or, when they name something, a
+:class:`FieldMessage`::
+
+    errors={"queue": [FieldMessage(N_("%(queue)s is not active"), queue=queue.name)]}
+
+:meth:`TicketflowError.translated_errors` translates both (a text that is no msgid, such as a
+JSON Schema validator's, stays as it is).  A message built with an f-string cannot be
+translated: the catalog has no entry for each name it might contain.
 """
 
 from __future__ import annotations
@@ -21,6 +27,48 @@ from __future__ import annotations
 from typing import Any
 
 from core.i18n import Gettext, interpolate
+
+
+class FieldMessage(str):
+    """A message id with named parameters that reads as its English text.
+
+    It is a ``str`` (the English text), so the API's error body, the CLI and the logs need
+    nothing new; :func:`translate` gives it in another language, the parameters filled in
+    after the lookup.
+    """
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> FieldMessage:
+        """``msgid`` (marked with ``N_``) and the values of its ``%(name)s`` placeholders."""
+        text = super().__new__(cls, interpolate(msgid, msgid, params))
+        text.msgid = msgid
+        text.params = params
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies (and pickles) keep the msgid and parameters, not only the English text.
+        return (_field_message, (self.msgid, self.params))
+
+
+def _field_message(msgid: str, params: dict[str, Any]) -> FieldMessage:
+    return FieldMessage(msgid, **params)
+
+
+def translate(message: str, gettext: Gettext) -> str:
+    """``message`` (a msgid, a :class:`FieldMessage` or any text) in the language of ``gettext``.
+
+    A parameter that is a :class:`FieldMessage` itself (a step's name before the operator's
+    reason) is translated too.
+    """
+    if isinstance(message, FieldMessage):
+        return interpolate(gettext(message.msgid), message.msgid, _translated_params(message.params, gettext))
+    return gettext(message)
+
+
+def _translated_params(params: dict[str, Any], gettext: Gettext) -> dict[str, Any]:
+    return {k: translate(v, gettext) if isinstance(v, FieldMessage) else v for k, v in params.items()}
 
 
 class TicketflowError(Exception):
@@ -38,11 +86,11 @@ class TicketflowError(Exception):
 
     def translated(self, gettext: Gettext) -> str:
         """The message in the language of ``gettext`` (``_(msgid)`` without parameters)."""
-        return interpolate(gettext(self.msgid), self.msgid, self.params)
+        return interpolate(gettext(self.msgid), self.msgid, _translated_params(self.params, gettext))
 
     def translated_errors(self, gettext: Gettext) -> dict[str, list[str]]:
         """The field messages in the language of ``gettext``."""
-        return {name: [gettext(m) for m in messages] for name, messages in self.errors.items()}
+        return {name: [translate(m, gettext) for m in messages] for name, messages in self.errors.items()}
 
 
 class ConfigurationError(TicketflowError):

@@ -26,7 +26,7 @@ from desk.rawmail.models import RawMail
 from desk.reading.models import AgentTicketSeen
 from desk.saved_view.models import SavedView
 from desk.services.models import Service
-from desk.sla.models import ServiceLevel
+from desk.sla.models import ServiceLevel, ServiceLevelRule
 from desk.team.models import AgentAvailability, TemporaryMembership
 from desk.template.models import (
     AutoResponse,
@@ -72,6 +72,7 @@ __all__ = [
     "SavedView",
     "Service",
     "ServiceLevel",
+    "ServiceLevelRule",
     "SignInLink",
     "Signature",
     "StandardAttachment",

@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import and_, event, func, select
 from sqlalchemy.orm import Session, defer
 
-from core.errors import NotFound, PermissionDenied
+from core.errors import FieldMessage, NotFound, PermissionDenied
+from core.i18n import N_
 from desk.actor import Actor
-from desk.agent.models import Agent, Group
+from desk.agent.models import Agent
 from desk.permission import service as permissions
 from engine.errors import ProcessValidationError
 from engine.models import ProcessVersion
@@ -27,6 +28,7 @@ from engine.parser import (
     DECISION_SUFFIX,
     TicketflowParser,
     UnreadableFile,
+    call_cycle_problem,
     content_hash,
     find_call_cycle,
     load_xml,
@@ -43,11 +45,12 @@ def require_designer(session: Session, actor: Actor) -> None:
     """Deploying needs ``rw`` on the admin or the designer group."""
     if permissions.is_admin(session, actor):
         return
-    if isinstance(actor, Agent) and not actor.read_only:
-        for gid, perms in permissions.group_permissions(session, actor).items():
-            group = session.get(Group, gid)
-            if group is not None and group.name == DESIGNER_GROUP and "rw" in perms:
-                return
+    if (
+        isinstance(actor, Agent)
+        and not actor.read_only
+        and "rw" in permissions.permissions_on_group_named(session, actor, DESIGNER_GROUP)
+    ):
+        return
     raise PermissionDenied("deploying processes needs rw on the admin or designer group")
 
 
@@ -149,7 +152,7 @@ def deploy_with_outcome(
     graph.update(parsed.calls)
     cycle = find_call_cycle(graph, start=parsed.process_ids)
     if cycle:
-        raise ProcessValidationError([f"processes call themselves: {' → '.join(cycle)}"])
+        raise ProcessValidationError([call_cycle_problem(cycle)])
     used_forms = {name: forms[name] for name in sorted(parsed.forms_used | parsed.decisions_used)}
     # Only what is stored counts: a change to another document's form is no new version.
     digest = content_hash(bpmn_xml, used_forms)
@@ -227,7 +230,9 @@ def deploy_directory(
                 deploy(session, actor=actor, bpmn_xml=text, forms=forms, known_processes=sorted(known))
             )
         except ProcessValidationError as exc:
-            raise ProcessValidationError([f"{path.name}: {p}" for p in exc.problems]) from None
+            raise ProcessValidationError(
+                [FieldMessage(N_("%(file)s: %(problem)s"), file=path.name, problem=p) for p in exc.problems]
+            ) from None
     return result
 
 
@@ -255,7 +260,11 @@ def runnable(session: Session, version: ProcessVersion) -> RunnableSpecs:
         seen.add(callee)
         callee_version = latest_version(session, callee)
         if callee_version is None:
-            raise NotFound(f"process {callee} called by {version.process_id} is not deployed")
+            raise NotFound(
+                N_("process %(callee)s called by %(process)s is not deployed"),
+                callee=callee,
+                process=version.process_id,
+            )
         documents.setdefault(callee_version.content_hash, callee_version)
         pending.extend(callee_version.calls)
     key = (version.process_id, *sorted(documents))

@@ -31,6 +31,8 @@ from lxml import etree
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.specs.model import DecisionTable
 
+from core.errors import FieldMessage
+from core.i18n import N_
 from engine import expressions
 from engine.errors import ProcessValidationError, UnsafeExpression
 
@@ -182,7 +184,13 @@ def check_decisions(filename: str, xml: str | bytes) -> tuple[list[str], list[st
         ids.append(decision_id)
         tables = list(decision.iter("{*}decisionTable"))
         if not tables:
-            problems.append(f"{filename}: decision {decision_id} has no decision table")
+            problems.append(
+                FieldMessage(
+                    N_("%(file)s: decision %(decision)s has no decision table"),
+                    file=filename,
+                    decision=decision_id,
+                )
+            )
             continue
         table = tables[0]
         for number, input_element in enumerate(table.iter("{*}input"), start=1):
@@ -192,7 +200,12 @@ def check_decisions(filename: str, xml: str | bytes) -> tuple[list[str], list[st
                 # SpiffWorkflow then reads the task-data value named like the input's label.
                 if not (input_element.get("label") or "").strip():
                     problems.append(
-                        f"{filename}: decision {decision_id}, input {number}: no input expression"
+                        FieldMessage(
+                            N_("%(file)s: decision %(decision)s, input %(number)s: no input expression"),
+                            file=filename,
+                            decision=decision_id,
+                            number=number,
+                        )
                     )
                 continue
             problems.extend(_check(source, f"{filename}: decision {decision_id}, input {number}"))

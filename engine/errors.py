@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.errors import Conflict, ValidationError
+from core.i18n import N_
 
 
 class ProcessValidationError(ValidationError):
@@ -11,8 +12,12 @@ class ProcessValidationError(ValidationError):
     code = "invalid_process"
 
     def __init__(self, problems: list[str]) -> None:
+        # Each problem is a msgid (a FieldMessage when it names elements or files), so the
+        # designer and the error page show them in the reader's language.
         super().__init__(
-            "the process cannot be deployed: " + "; ".join(problems[:5]), errors={"bpmn": problems}
+            N_("the process cannot be deployed: %(problems)s"),
+            errors={"bpmn": problems},
+            problems="; ".join(problems[:5]),
         )
         self.problems = problems
 

@@ -18,7 +18,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound, ValidationError
+from core.errors import FieldMessage, NotFound, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.ticket.models import Ticket
 from engine import definitions, runtime
@@ -56,13 +57,24 @@ def start_by_message(
     """
     version = definitions.latest_version(session, process_id)
     if version is None:
-        raise NotFound(f"process {process_id!r} is not deployed")
+        raise NotFound(N_("process %(process)r is not deployed"), process=process_id)
     names = start_message_names(definitions.runnable(session, version).spec)
     if name not in names:
         known = ", ".join(sorted(names)) or "none"
         raise ValidationError(
-            f"process {process_id} has no start event for the message {name!r}",
-            errors={"name": [f"no start event of {process_id} catches {name!r} (it catches: {known})"]},
+            N_("process %(process)s has no start event for the message %(name)r"),
+            errors={
+                "name": [
+                    FieldMessage(
+                        N_("no start event of %(process)s catches %(name)r (it catches: %(known)s)"),
+                        process=process_id,
+                        name=name,
+                        known=known,
+                    )
+                ]
+            },
+            process=process_id,
+            name=name,
         )
     instance = runtime.start(session, actor=actor, ticket=ticket, process_id=process_id)
     return runtime.deliver_message(

@@ -19,7 +19,8 @@ from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, ValidationError
+from core.errors import Conflict, FieldMessage, ValidationError
+from core.i18n import N_
 from engine import definitions, serialization
 from engine.models import ProcessInstance, ProcessVersion
 
@@ -69,19 +70,36 @@ def target_version(session: Session, instance: ProcessInstance, version: int) ->
     """The version ``version`` of the instance's process, newer than the one it runs on."""
     current = instance.process_version
     if instance.status != "running":
-        raise MigrationRefused(f"the process instance is {instance.status}; only running instances move")
+        raise MigrationRefused(
+            N_("the process instance is %(status)s; only running instances move"), status=instance.status
+        )
     if version <= current.version:
         raise ValidationError(
-            "not a newer version",
-            errors={"version": [f"the instance runs on version {current.version}; pick a newer one"]},
+            N_("not a newer version"),
+            errors={
+                "version": [
+                    FieldMessage(
+                        N_("the instance runs on version %(version)s; pick a newer one"),
+                        version=current.version,
+                    )
+                ]
+            },
         )
     found = next(
         (v for v in definitions.list_versions(session, current.process_id) if v.version == version), None
     )
     if found is None:
         raise ValidationError(
-            "no such version",
-            errors={"version": [f"{current.process_id} has no version {version}"]},
+            N_("no such version"),
+            errors={
+                "version": [
+                    FieldMessage(
+                        N_("%(process)s has no version %(version)s"),
+                        process=current.process_id,
+                        version=version,
+                    )
+                ]
+            },
         )
     return found
 
@@ -104,10 +122,14 @@ def migrate(session: Session, instance: ProcessInstance, workflow: Any, target: 
         missing.extend(_unmapped(sub_diff))
     if missing:
         raise MigrationRefused(
-            f"version {target.version} of {target.process_id} has no step for "
-            + ", ".join(sorted(set(missing)))
-            + "; the instance stays on version "
-            + str(instance.process_version.version)
+            N_(
+                "version %(version)s of %(process)s has no step for %(steps)s; "
+                "the instance stays on version %(current)s"
+            ),
+            version=target.version,
+            process=target.process_id,
+            steps=", ".join(sorted(set(missing))),
+            current=instance.process_version.version,
         )
     waiting = sorted(
         {_label(t) for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING) if _visible(t)}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
+from core.errors import FieldMessage
+from core.i18n import N_
 from engine import expressions, iso_timers, registry
 from engine.data_stores import SCOPES, ScopedDataStore
 from engine.dmn import SafeDMNEngine, check_decisions, decision_ids
@@ -167,22 +169,28 @@ def load_xml(xml: str | bytes) -> Any:
     data = xml.encode() if isinstance(xml, str) else xml
     if len(data) > MAX_DOCUMENT_BYTES:
         raise ProcessValidationError(
-            [f"the document is larger than {MAX_DOCUMENT_BYTES // 1024 // 1024} MiB"]
+            [
+                FieldMessage(
+                    N_("the document is larger than %(num)s MiB"), num=MAX_DOCUMENT_BYTES // 1024 // 1024
+                )
+            ]
         )
     head = data[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in data.lower():
-        raise ProcessValidationError(["documents with a DTD or entities are not accepted"])
+        raise ProcessValidationError([N_("documents with a DTD or entities are not accepted")])
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         root = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:
-        raise ProcessValidationError([f"not well-formed XML: {exc}"]) from None
+        raise ProcessValidationError(
+            [FieldMessage(N_("not well-formed XML: %(reason)s"), reason=str(exc))]
+        ) from None
     # The byte checks above miss a DOCTYPE behind a long comment or in UTF-16.
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise ProcessValidationError(["documents with a DTD or entities are not accepted"])
+        raise ProcessValidationError([N_("documents with a DTD or entities are not accepted")])
     if _local(root.tag) != "definitions":
-        raise ProcessValidationError(["the document is not BPMN (no <definitions> root element)"])
+        raise ProcessValidationError([N_("the document is not BPMN (no <definitions> root element)")])
     return root
 
 
@@ -385,7 +393,9 @@ def parse_document(
     except RecursionError:
         raise ProcessValidationError([TOO_DEEP]) from None
     except (SpiffWorkflowException, etree.LxmlError, ValueError, KeyError) as exc:
-        raise ProcessValidationError([f"the document cannot be read: {exc}"]) from None
+        raise ProcessValidationError(
+            [FieldMessage(N_("the document cannot be read: %(reason)s"), reason=str(exc))]
+        ) from None
 
     problems: list[str] = []
     process_ids = list(parser.get_process_ids())
@@ -402,11 +412,17 @@ def parse_document(
         calls[pid] = [c for c in called if c]
         for name in calls[pid]:
             if name not in known:
-                problems.append(f"call activity in {pid} calls unknown process {name!r}")
+                problems.append(
+                    FieldMessage(
+                        N_("call activity in %(process)s calls unknown process %(name)r"),
+                        process=pid,
+                        name=name,
+                    )
+                )
     cycle = find_call_cycle(calls)
     if cycle:
         # SpiffWorkflow would start a new level on every call, without end.
-        problems.append(f"processes call themselves: {' → '.join(cycle)}")
+        problems.append(call_cycle_problem(cycle))
     problems.extend(p for pid in process_ids if (p := _spec_problem(parser, pid, root)))
 
     problems.extend(_check_elements(root))
@@ -440,8 +456,11 @@ def _why_no_process(root: Any) -> list[str]:
     # A process marked isExecutable="false" opens in the designer; a deploy names it.
     idle = [p.get("id", "?") for p in root.iter(_bpmn("process")) if p.get("isExecutable") == "false"]
     if idle:
-        return [f'process {pid} is not executable (isExecutable="false")' for pid in idle]
-    return ["the document defines no process"]
+        return [
+            FieldMessage(N_('process %(process)s is not executable (isExecutable="false")'), process=pid)
+            for pid in idle
+        ]
+    return [N_("the document defines no process")]
 
 
 def _add_decisions(
@@ -461,14 +480,25 @@ def _add_decisions(
         try:
             parser.add_dmn_xml(load_xml(decisions[name]), filename=name)
         except ValidationException as exc:
-            problems.append(f"{name}: {_describe(exc)}")
+            problems.append(FieldMessage(N_("%(file)s: %(problem)s"), file=name, problem=_describe(exc)))
             continue
         except (SpiffWorkflowException, etree.LxmlError, ValueError, KeyError, AttributeError) as exc:
-            problems.append(f"{name}: the decision table cannot be read: {exc}")
+            problems.append(
+                FieldMessage(
+                    N_("%(file)s: the decision table cannot be read: %(reason)s"), file=name, reason=str(exc)
+                )
+            )
             continue
         for decision_id in ids:
             if decision_id in files:
-                problems.append(f"{name}: decision {decision_id} is defined in {files[decision_id]} too")
+                problems.append(
+                    FieldMessage(
+                        N_("%(file)s: decision %(decision)s is defined in %(other)s too"),
+                        file=name,
+                        decision=decision_id,
+                        other=files[decision_id],
+                    )
+                )
             files[decision_id] = name
     return files, problems
 
@@ -507,8 +537,15 @@ def _check_size(root: Any) -> list[str]:
         )
         if count > MAX_ELEMENTS_PER_PROCESS:
             problems.append(
-                f"process {process.get('id', '?')} has {count} elements; at most "
-                f"{MAX_ELEMENTS_PER_PROCESS} are allowed per process (split it into call activities)"
+                FieldMessage(
+                    N_(
+                        "process %(process)s has %(count)s elements; at most %(num)s are allowed per "
+                        "process (split it into call activities)"
+                    ),
+                    process=process.get("id", "?"),
+                    count=count,
+                    num=MAX_ELEMENTS_PER_PROCESS,
+                )
             )
     return problems
 
@@ -596,7 +633,7 @@ def _unresolved_refs(root: Any, owner_id: str) -> list[str]:
     return found
 
 
-def _where(element: Any) -> str:
+def _where(element: Any) -> FieldMessage:
     # The nearest BPMN element with an id (a parameter's own id names only the parameter).
     owner = element
     while owner is not None and not (owner.get("id") and etree.QName(owner).namespace == BPMN_NS):
@@ -605,10 +642,17 @@ def _where(element: Any) -> str:
         # The event is what a designer sees and the modeler highlights, not its definition.
         owner = owner.getparent()
     ident = owner.get("id") if owner is not None else "?"
-    what = _local(element.tag)
+    what = _local(element.tag)  # the BPMN tag: a technical name, the same in every language
     if owner is not element and element.get("id"):
         what += f" {element.get('id')!r}"
-    return f"{what} of {ident} (line {element.sourceline})"
+    return FieldMessage(
+        N_("%(what)s of %(element)s (line %(line)s)"), what=what, element=ident, line=element.sourceline
+    )
+
+
+def call_cycle_problem(cycle: Sequence[str]) -> FieldMessage:
+    """The problem of processes that call each other in a circle (``a → b → a``)."""
+    return FieldMessage(N_("processes call themselves: %(cycle)s"), cycle=" → ".join(cycle))
 
 
 def _check_elements(root: Any) -> list[str]:
@@ -629,7 +673,13 @@ def _check_elements(root: Any) -> list[str]:
             elif tag == "parameter" and element.get("value") is not None:
                 expressions.check_expression(element.get("value"))
         except UnsafeExpression as exc:
-            problems.append(f"{_where(element)}: {exc.message}")
+            problems.append(
+                FieldMessage(
+                    N_("%(where)s: %(problem)s"),
+                    where=_where(element),
+                    problem=FieldMessage(exc.msgid, **exc.params),
+                )
+            )
         if tag == "serviceTaskOperator":
             problems.extend(_check_operator(element))
     return problems
@@ -639,13 +689,24 @@ def _check_operator(element: Any) -> list[str]:
     name = element.get("id", "")
     spec = registry.get_operator(name)
     if spec is None:
-        return [f"{_where(element)}: unknown operator {name!r}"]
+        return [FieldMessage(N_("%(where)s: unknown operator %(name)r"), where=_where(element), name=name)]
     given = {p.get("id", "") for p in element.iter("{*}parameter")}
-    problems = [
-        f"{_where(element)}: operator {name} needs parameter {p!r}" for p in sorted(spec.required - given)
+    problems: list[str] = [
+        FieldMessage(
+            N_("%(where)s: operator %(name)s needs parameter %(parameter)r"),
+            where=_where(element),
+            name=name,
+            parameter=p,
+        )
+        for p in sorted(spec.required - given)
     ]
     problems += [
-        f"{_where(element)}: operator {name} has no parameter {p!r}"
+        FieldMessage(
+            N_("%(where)s: operator %(name)s has no parameter %(parameter)r"),
+            where=_where(element),
+            name=name,
+            parameter=p,
+        )
         for p in sorted(given - spec.required - spec.optional)
     ]
     return problems
@@ -664,14 +725,31 @@ def _check_forms(root: Any, forms: Mapping[str, Any]) -> tuple[set[str], list[st
             used.discard(filename)
             continue
         if filename not in forms:
-            problems.append(f"{_where(prop)}: form {filename!r} is not supplied")
+            problems.append(
+                FieldMessage(
+                    N_("%(where)s: form %(file)r is not supplied"), where=_where(prop), file=filename
+                )
+            )
             continue
         if isinstance(forms[filename], UnreadableFile):
-            problems.append(f"{_where(prop)}: form {filename!r} is {forms[filename].reason}")
+            problems.append(
+                FieldMessage(
+                    N_("%(where)s: form %(file)r is %(reason)s"),
+                    where=_where(prop),
+                    file=filename,
+                    reason=forms[filename].reason,
+                )
+            )
             continue
         if prop.get("name") == "formJsonSchemaFilename":
             try:
                 Draft202012Validator.check_schema(forms[filename])
             except SchemaError as exc:
-                problems.append(f"form {filename}: not a valid JSON Schema: {exc.message}")
+                problems.append(
+                    FieldMessage(
+                        N_("form %(file)s: not a valid JSON Schema: %(reason)s"),
+                        file=filename,
+                        reason=exc.message,
+                    )
+                )
     return used, problems

@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, overload
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -25,12 +25,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.config import get_settings
 from core.db import utcnow
-from core.errors import NotFound, PermissionDenied, TicketflowError, ValidationError
+from core.errors import FieldMessage, NotFound, PermissionDenied, TicketflowError, ValidationError
 from core.i18n import N_
 from desk.actor import Actor, SystemActor, actor_label
 from desk.agent.models import Agent
@@ -77,7 +78,7 @@ def start(
         permissions.require_queue(session, actor, ticket.queue, "rw")
     version = definitions.latest_version(session, process_id)
     if version is None:
-        raise NotFound(f"process {process_id!r} is not deployed")
+        raise NotFound(N_("process %(process)r is not deployed"), process=process_id)
     specs = definitions.runnable(session, version)
     instance = ProcessInstance(
         ticket_id=ticket.id,
@@ -89,6 +90,8 @@ def start(
     )
     session.add(instance)
     session.flush()
+    # No task can exist yet: the first projection rebuild need not look for any.
+    session.info.setdefault(_FRESH_KEY, set()).add(instance.id)
     workflow = BpmnWorkflow(
         specs.spec, specs.subprocess_specs, script_engine=_engine(session, instance, ticket)
     )
@@ -285,15 +288,24 @@ def deliver_message(
     """
     payload = dict(payload or {})
     correlation = dict(correlation or {})
-    query = select(ProcessInstance.id).where(
-        ProcessInstance.ticket_id == ticket.id, ProcessInstance.status == "running"
-    )
+    candidates: Sequence[int]
     if instance_id is not None:
-        query = query.where(ProcessInstance.id == instance_id)
-    candidates = session.scalars(query.order_by(ProcessInstance.id)).all()
+        # One instance named: lock it at once (its ticket and status are checked below).
+        candidates = [instance_id]
+    else:
+        candidates = session.scalars(
+            select(ProcessInstance.id)
+            .where(ProcessInstance.ticket_id == ticket.id, ProcessInstance.status == "running")
+            .order_by(ProcessInstance.id)
+        ).all()
     for candidate_id in candidates:
-        instance = _lock(session, candidate_id)
-        if instance.status != "running" or name not in (instance.waiting_messages or []):
+        instance = _lock(session, candidate_id, missing_ok=True)
+        if (
+            instance is None
+            or instance.ticket_id != ticket.id
+            or instance.status != "running"
+            or name not in (instance.waiting_messages or [])
+        ):
             continue
         workflow = serialization.loads(instance.workflow_json, _engine(session, instance, ticket), session)
         definition = _waiting_message(workflow, name, correlation)
@@ -388,15 +400,23 @@ def newest_instance(session: Session, *, ticket: Ticket) -> ProcessInstance | No
 
 # --- internals -------------------------------------------------------------------------
 
+# session.info key: ids of the instances :func:`start` created in this session whose tasks
+# were not projected yet.
+_FRESH_KEY = "engine.fresh_instances"
 
-def _lock(session: Session, instance_id: int) -> ProcessInstance:
+
+@overload
+def _lock(session: Session, instance_id: int) -> ProcessInstance: ...
+@overload
+def _lock(session: Session, instance_id: int, *, missing_ok: bool) -> ProcessInstance | None: ...
+def _lock(session: Session, instance_id: int, *, missing_ok: bool = False) -> ProcessInstance | None:
     instance = session.scalars(
         select(ProcessInstance)
         .where(ProcessInstance.id == instance_id)
         .with_for_update(of=ProcessInstance)
         .execution_options(populate_existing=True)
     ).one_or_none()
-    if instance is None:
+    if instance is None and not missing_ok:
         raise NotFound("no such process instance")
     return instance
 
@@ -413,8 +433,11 @@ def _open_task(session: Session, task_id: int, actor: Actor) -> HumanTask:
         raise NotFound("no such task")
     if not permissions.can_read_ticket(session, actor, task.ticket):
         raise NotFound("no such task")
-    _lock(session, task.instance_id)
+    locked = _lock(session, task.instance_id)
     session.refresh(task)  # its state as of now, after we hold the lock
+    # The task holds the locked instance: the identity map keeps objects only weakly, so
+    # without this reference ``task.instance`` would read the row a second time.
+    set_committed_value(task, "instance", locked)
     return task
 
 
@@ -476,11 +499,16 @@ def _engine(session: Session, instance: ProcessInstance, ticket: Ticket) -> Tick
     def run_operator(task: Any, name: str, params: dict[str, Any]) -> Any:
         spec = registry.get_operator(name)
         if spec is None:
-            raise ProcessError(f"unknown operator {name!r}")
+            raise ProcessError(N_("unknown operator %(name)r"), name=name)
         missing = spec.required - params.keys()
         unknown = params.keys() - spec.required - spec.optional
         if missing or unknown:
-            raise ProcessError(f"operator {name}: missing {sorted(missing)}, unknown {sorted(unknown)}")
+            raise ProcessError(
+                N_("operator %(name)s: missing %(missing)s, unknown %(unknown)s"),
+                name=name,
+                missing=sorted(missing),
+                unknown=sorted(unknown),
+            )
         context = registry.OperatorContext(
             session=session,
             ticket=ticket,
@@ -505,11 +533,12 @@ def engine_steps(workflow: BpmnWorkflow) -> None:
         steps += 1
         if steps > MAX_ENGINE_STEPS:
             raise ProcessError(
-                f"the process ran {MAX_ENGINE_STEPS} steps without waiting for anyone; it loops"
+                N_("the process ran %(num)s steps without waiting for anyone; it loops"), num=MAX_ENGINE_STEPS
             )
         if time.perf_counter() > deadline:
             raise ProcessError(
-                f"the process ran for more than {budget_ms} ms without waiting for anyone; it was stopped"
+                N_("the process ran for more than %(ms)s ms without waiting for anyone; it was stopped"),
+                ms=budget_ms,
             )
         if steps % COMPACT_EVERY_STEPS == 0:
             # A loop without a wait state deepens the tree within this one advance: keep it
@@ -536,18 +565,23 @@ def run_step(step: Any) -> None:
             # Input the agent can correct (e.g. a consultant's login that names nobody): a
             # 422 for the form that gave it.  The engine's own validation errors (an unsafe
             # expression) are subclasses and stay process errors.
-            raise ValidationError(f"{_task_label(exc)}{cause.message}", errors=cause.errors) from None
+            msgid, params = _in_step(exc, FieldMessage(cause.msgid, **cause.params))
+            raise ValidationError(msgid, errors=cause.errors, **params) from None
         if cause is not None:
-            raise ProcessError(f"{_task_label(exc)}{cause.message}") from None
-        raise ProcessError(f"{_task_label(exc)}{exc}") from None
+            msgid, params = _in_step(exc, FieldMessage(cause.msgid, **cause.params))
+            raise ProcessError(msgid, **params) from None
+        msgid, params = _in_step(exc, str(exc))
+        raise ProcessError(msgid, **params) from None
     except RecursionError:
         # SpiffWorkflow walks flows and task trees recursively; never show the raw error.
         raise ProcessError(
-            "the process is too deeply nested or chained for the engine to follow; it was stopped"
+            N_("the process is too deeply nested or chained for the engine to follow; it was stopped")
         ) from None
     except _DATA_ERRORS as exc:
         log.warning("process step failed inside SpiffWorkflow", exc_info=True)
-        raise ProcessError(f"the process cannot go on: {type(exc).__name__}: {exc}") from exc
+        raise ProcessError(
+            N_("the process cannot go on: %(kind)s: %(reason)s"), kind=type(exc).__name__, reason=str(exc)
+        ) from exc
 
 
 def _run(
@@ -569,11 +603,19 @@ def _our_cause(exc: BaseException) -> TicketflowError | None:
     return None
 
 
-def _task_label(exc: SpiffWorkflowException) -> str:
+def _in_step(exc: SpiffWorkflowException, reason: str) -> tuple[str, dict[str, Any]]:
+    """The msgid and parameters of ``reason`` named with the failed step (when it is known).
+
+    ``reason`` is the cause's own message as a :class:`FieldMessage`, so both are translated.
+    """
     task = getattr(exc, "task", None)
     spec = getattr(task, "task_spec", None)
     name = getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None)
-    return f"step {name!r}: " if name else ""
+    if not name:
+        if isinstance(reason, FieldMessage):
+            return reason.msgid, reason.params
+        return reason, {}  # SpiffWorkflow's own text: no msgid, shown as it is
+    return N_("step %(step)r: %(reason)s"), {"step": name, "reason": reason}
 
 
 def _save(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, ticket: Ticket) -> None:
@@ -583,13 +625,19 @@ def _save(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, t
         # an instance completed, its ticket would lose its process without a word.
         names = sorted({t.task_spec.bpmn_name or t.task_spec.bpmn_id or t.task_spec.name for t in left})
         raise ProcessError(
-            "the process reported itself finished with steps still open "
-            f"({', '.join(map(str, names[:5]))}); it was stopped instead"
+            N_(
+                "the process reported itself finished with steps still open (%(steps)s); "
+                "it was stopped instead"
+            ),
+            steps=", ".join(map(str, names[:5])),
         )
     state = serialization.dumps(workflow)
     digest = serialization.definition_hash(workflow)
-    # The definition row first: the instance row refers to it.
-    serialization.store(session, digest)
+    # The definition row first: the instance row refers to it.  An instance saved before
+    # under the same definition already refers to its row, which therefore exists.
+    stored_hash = inspect(instance).committed_state.get("spec_hash", instance.spec_hash)
+    if digest != stored_hash or instance in session.new:
+        serialization.store(session, digest)
     instance.workflow_json = state
     instance.spec_hash = digest
     instance.serializer_version = serialization.SERIALIZER_VERSION
@@ -686,9 +734,15 @@ def _rebuild_tasks(
     session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, ticket: Ticket
 ) -> None:
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    rows = session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
-    ).all()
+    fresh: set[int] = session.info.get(_FRESH_KEY, set())
+    rows: Sequence[HumanTask]
+    if instance.id in fresh:
+        fresh.discard(instance.id)  # started just now: nothing to read
+        rows = []
+    else:
+        rows = session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
+        ).all()
     existing = {row.task_guid: row for row in rows}
     for guid, row in existing.items():
         if guid not in ready:

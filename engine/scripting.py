@@ -14,6 +14,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from core.i18n import N_
 from engine import expressions, iso_timers
 from engine.errors import ProcessError, UnsafeExpression
 
@@ -70,6 +71,8 @@ class TicketflowScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
     def call_service(self, task: Any, operation_name: str, operation_params: dict[str, Any]) -> str:
         if self.runner is None:
-            raise ProcessError(f"operator {operation_name} called outside of a ticket's process")
+            raise ProcessError(
+                N_("operator %(name)s called outside of a ticket's process"), name=operation_name
+            )
         params = {name: spec["value"] for name, spec in operation_params.items()}
         return json.dumps(self.runner(task, operation_name, params))

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from core.errors import ValidationError
+from core.errors import FieldMessage, ValidationError
+from core.i18n import N_
 
 
 def parse_duration(value: str, *, start: datetime | None = None) -> timedelta:
@@ -16,6 +17,7 @@ def parse_duration(value: str, *, start: datetime | None = None) -> timedelta:
         delta: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, start)
     except Exception:  # SpiffWorkflow raises a bare Exception for a bad duration
         raise ValidationError(
-            "invalid duration", errors={"duration": [f"{value!r} is not an ISO 8601 duration"]}
+            N_("invalid duration"),
+            errors={"duration": [FieldMessage(N_("%(value)r is not an ISO 8601 duration"), value=value)]},
         ) from None
     return delta

@@ -20,7 +20,8 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from core.errors import TicketflowError, ValidationError
+from core.errors import FieldMessage, TicketflowError, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.agent.models import Agent
 from desk.queue.models import Queue
@@ -30,7 +31,8 @@ from flows import state as state_flow
 from flows import tasks as task_flows
 from flows import ticket_fields
 
-# What a bulk request may do; the web bar and the API offer the same.
+# What a bulk request may do; the web bar and the API (``POST /api/v1/tickets/bulk``) offer
+# the same.
 ACTIONS = ("move", "lock", "unlock", "state", "owner", "claim")
 # One request changes at most this many items (a page of the longest list is 50).
 MAX_ITEMS = 100
@@ -45,6 +47,8 @@ class ItemResult:
     number: str
     title: str
     error: TicketflowError | None = None
+    # The id the request named (a ticket's, or a task's when ``task_id`` is set).
+    item_id: int = 0
 
     @property
     def done(self) -> bool:
@@ -95,7 +99,10 @@ def run(
     if not tickets_given and not tasks_given:
         raise ValidationError("nothing selected", errors={"items": ["select at least one item"]})
     if len(tickets_given) + len(tasks_given) > MAX_ITEMS:
-        raise ValidationError("too many items", errors={"items": [f"at most {MAX_ITEMS} at once"]})
+        raise ValidationError(
+            N_("too many items"),
+            errors={"items": [FieldMessage(N_("at most %(num)s at once"), num=MAX_ITEMS)]},
+        )
     if action == "claim" and tickets_given:
         raise ValidationError("claim takes tasks", errors={"items": ["only tasks can be claimed"]})
     change, target = _ticket_change(
@@ -204,7 +211,14 @@ def _result(
 ) -> ItemResult:
     if ticket is None:
         # The actor may not know this ticket (or it does not exist): only the id they sent.
-        return ItemResult(ticket_id=None, task_id=task_id, number=f"#{item_id}", title="", error=error)
+        return ItemResult(
+            ticket_id=None, task_id=task_id, number=f"#{item_id}", title="", error=error, item_id=item_id
+        )
     return ItemResult(
-        ticket_id=ticket.id, task_id=task_id, number=ticket.number, title=ticket.title, error=error
+        ticket_id=ticket.id,
+        task_id=task_id,
+        number=ticket.number,
+        title=ticket.title,
+        error=error,
+        item_id=item_id,
     )

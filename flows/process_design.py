@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.errors import FieldMessage, NotFound, PermissionDenied, ValidationError
 from core.i18n import N_
 from desk.actor import Actor
 from desk.agent.models import Agent
@@ -235,7 +235,13 @@ def check_forms(forms: object) -> dict[str, Any]:
         if not isinstance(name, str) or not _FORM_NAME.match(name) or not isinstance(schema, dict):
             raise ValidationError(
                 N_("the forms are not valid"),
-                errors={"forms": [f"{str(name)[:80]!r}: a file name ending in .json and a JSON object"]},
+                errors={
+                    "forms": [
+                        FieldMessage(
+                            N_("%(name)r: a file name ending in .json and a JSON object"), name=str(name)[:80]
+                        )
+                    ]
+                },
             )
     return dict(forms)
 
@@ -256,7 +262,11 @@ def save_draft(
     if process_id not in processes:
         raise ValidationError(
             N_("the diagram does not define this process"),
-            errors={"bpmn_xml": [f"no process with the id {process_id!r} in the diagram"]},
+            errors={
+                "bpmn_xml": [
+                    FieldMessage(N_("no process with the id %(process)r in the diagram"), process=process_id)
+                ]
+            },
         )
     draft = session.scalar(select(ProcessDraft).where(ProcessDraft.process_id == process_id))
     if draft is None:

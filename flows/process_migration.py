@@ -13,7 +13,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.errors import FieldMessage, NotFound, PermissionDenied, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.permission import service as permissions
 from desk.ticket.models import Ticket
@@ -42,7 +43,13 @@ def migrate(
     if len(running) > 1:
         names = ", ".join(f"{i.id} ({i.process_version.process_id})" for i in running)
         raise ValidationError(
-            "several running instances",
-            errors={"instance_id": [f"the ticket runs several process instances; name one of {names}"]},
+            N_("several running instances"),
+            errors={
+                "instance_id": [
+                    FieldMessage(
+                        N_("the ticket runs several process instances; name one of %(names)s"), names=names
+                    )
+                ]
+            },
         )
     return runtime.migrate(session, actor=actor, instance_id=running[0].id, version=version)

@@ -16,7 +16,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from core.errors import ValidationError
+from core.errors import FieldMessage, ValidationError
+from core.i18n import N_
 from desk.actor import Actor, actor_label
 from desk.permission import service as permissions
 from desk.ticket import service as tickets
@@ -65,7 +66,8 @@ def close(
     target = state or states.get_state(session, "closed successful")
     if target.type != "closed":
         raise ValidationError(
-            "not a closed state", errors={"state": [f"{target.name} is not a closed state"]}
+            N_("not a closed state"),
+            errors={"state": [FieldMessage(N_("%(state)s is not a closed state"), state=target.name)]},
         )
     set_state(
         session, actor=actor, ticket=ticket, state=target, comment=comment, from_instance_id=from_instance_id

@@ -67,9 +67,13 @@ def complete(
     the process moves, and booked with the task.
     """
     minutes, queue_id = None, None
+    task: HumanTask | None = None
     if isinstance(actor, Agent):
-        # The candidate check comes before the input is looked at.
-        ticket = get(session, actor=actor, task_id=task_id).ticket
+        # The candidate check comes before the input is looked at.  ``task`` stays referenced
+        # until the runtime has it: the identity map holds objects only weakly, and a dropped
+        # task would be read again.
+        task = get(session, actor=actor, task_id=task_id)
+        ticket = task.ticket
         minutes = time_accounting.parse(time_units, policy=time_accounting.policy_for(actor, ticket))
         queue_id = ticket.queue_id  # the work was done here, even if the task moves the ticket
     instance = runtime.complete_task(session, actor=actor, task_id=task_id, data=data)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, NotFound, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.permission.service import require_admin
 from mail import oauth2
@@ -113,7 +114,7 @@ def create_account(
     if errors:
         raise ValidationError("invalid mailbox", errors=errors)
     if session.scalar(select(MailAccount.id).where(MailAccount.name == name)) is not None:
-        raise Conflict(f"a mailbox named {name!r} exists already")
+        raise Conflict(N_("a mailbox named %(name)r exists already"), name=name)
     account = MailAccount(
         name=name,
         host=host,

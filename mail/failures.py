@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.db import after_commit
 from core.errors import NotFound
+from core.i18n import N_
 from desk.actor import Actor
 from desk.blob.models import Blob
 from desk.permission.service import require_admin
@@ -110,10 +111,10 @@ def raw_bytes(session: Session, *, actor: Actor, raw_mail_id: int) -> tuple[str,
     require_admin(session, actor)
     raw = session.get(RawMail, raw_mail_id) if 0 < raw_mail_id <= MAX_ID else None
     if raw is None:
-        raise NotFound(f"no raw mail {raw_mail_id}")
+        raise NotFound(N_("no raw mail %(id)s"), id=raw_mail_id)
     data = session.scalar(select(Blob.data).where(Blob.sha256 == raw.blob_sha256))
     if data is None:
-        raise NotFound(f"the bytes of raw mail {raw_mail_id} are missing")
+        raise NotFound(N_("the bytes of raw mail %(id)s are missing"), id=raw_mail_id)
     return f"raw-mail-{raw.id}.eml", bytes(data)
 
 

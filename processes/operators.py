@@ -14,8 +14,8 @@ import secrets
 from typing import Any
 
 from core.db import utcnow
-from core.errors import NotFound, ValidationError
-from core.i18n import translator
+from core.errors import FieldMessage, NotFound, ValidationError
+from core.i18n import N_, translator
 from desk.actor import SYSTEM, Actor
 from desk.agent import service as agents
 from desk.agent.models import Agent
@@ -61,7 +61,10 @@ def set_priority(ctx: OperatorContext, priority: int) -> int:
     """Set the ticket's priority (1 very low … 5 very high), e.g. from a decision table."""
     if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 5:
         raise ValidationError(
-            "priority out of range", errors={"priority": [f"a priority is 1 to 5, not {priority!r}"]}
+            N_("priority out of range"),
+            errors={
+                "priority": [FieldMessage(N_("a priority is 1 to 5, not %(priority)r"), priority=priority)]
+            },
         )
     fields.set_priority(ctx.session, actor=SYSTEM, ticket=ctx.ticket, priority=priority)
     return priority
@@ -77,7 +80,10 @@ def set_state(ctx: OperatorContext, state: str, pending_for: str | None = None) 
     target = states.get_state(ctx.session, state)
     until = utcnow() + parse_duration(pending_for) if target.is_pending and pending_for else None
     if target.is_pending and until is None:
-        raise ValidationError("pending time missing", errors={"pending_for": [f"{state} needs pending_for"]})
+        raise ValidationError(
+            N_("pending time missing"),
+            errors={"pending_for": [FieldMessage(N_("%(state)s needs pending_for"), state=state)]},
+        )
     state_flow.set_state(
         ctx.session,
         actor=SYSTEM,
@@ -147,7 +153,10 @@ def mail_customer(ctx: OperatorContext, text: str, subject: str = "", as_agent: 
     """
     author = _agent_or_system(ctx, as_agent)
     if as_agent is not None and not isinstance(author, Agent):
-        raise ValidationError("unknown agent", errors={"as_agent": [f"no agent with id {as_agent!r}"]})
+        raise ValidationError(
+            N_("unknown agent"),
+            errors={"as_agent": [FieldMessage(N_("no agent with id %(id)r"), id=as_agent)]},
+        )
     article = reply_flow.reply(
         ctx.session, actor=author, ticket=ctx.ticket, body_text=str(text or ""), subject=subject
     )
@@ -175,12 +184,16 @@ def ask_customer(
     )
     if isinstance(reminder_days, int) and not isinstance(reminder_days, bool):
         if not 1 <= reminder_days <= 90:
-            raise ValidationError("invalid reminder", errors={"reminder_days": ["must be 1 to 90 days"]})
+            raise ValidationError(
+                N_("invalid reminder"), errors={"reminder_days": [N_("must be 1 to 90 days")]}
+            )
         wait = f"P{reminder_days}D"
     elif pending_for:
         wait = str(pending_for)
     else:
-        raise ValidationError("no reminder time", errors={"reminder_days": ["choose when to be reminded"]})
+        raise ValidationError(
+            N_("no reminder time"), errors={"reminder_days": [N_("choose when to be reminded")]}
+        )
     set_state(ctx, state="pending reminder", pending_for=wait)
     return article_id
 
@@ -200,8 +213,8 @@ def find_agent(ctx: OperatorContext, login: str | None = None) -> int | None:
     try:
         return agents.get_agent(ctx.session, login=name).id
     except NotFound:
-        message = f"there is no agent with the login {name!r}"
-        raise ValidationError(message, errors={"_form": [message]}) from None
+        message = FieldMessage(N_("there is no agent with the login %(login)r"), login=name)
+        raise ValidationError(message.msgid, errors={"_form": [message]}, **message.params) from None
 
 
 @operator("send_acknowledgement")
@@ -238,7 +251,10 @@ def forward_to_specialist(ctx: OperatorContext, to: str, question: str) -> str:
     refusal is a :class:`PermissionDenied` and nothing is written.
     """
     if not isinstance(to, str) or not _EMAIL.match(to.strip()):
-        raise ValidationError("invalid address", errors={"to": [f"{to!r} is not an e-mail address"]})
+        raise ValidationError(
+            N_("invalid address"),
+            errors={"to": [FieldMessage(N_("%(address)r is not an e-mail address"), address=to)]},
+        )
     actor = _agent_or_system(ctx, ctx.data.get(COMPLETED_BY))
     token = secrets.token_hex(6)
     reply.mail_article(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import PermissionDenied
 from desk.actor import Actor
-from desk.agent.models import Agent, Group
+from desk.agent.models import Agent
 from desk.permission import service as permissions
 
 STATS_GROUP = "stats"
@@ -19,8 +18,7 @@ def may_read(session: Session, actor: Actor) -> bool:
         return True
     if not isinstance(actor, Agent) or not actor.active:
         return False
-    group_id = session.scalar(select(Group.id).where(Group.name == STATS_GROUP))
-    return group_id is not None and permissions.has_group_permission(session, actor, group_id, "ro")
+    return "ro" in permissions.permissions_on_group_named(session, actor, STATS_GROUP)
 
 
 def require_read(session: Session, actor: Actor) -> None:

@@ -2,16 +2,18 @@
 
 Every function returns a :class:`Table` (column names and rows of plain values), which the
 page draws as a chart and a table, the API returns as JSON and the export writes as CSV: the
-three can never disagree.  Counts are ``GROUP BY`` queries; durations (first response,
-solution, time at a process step) are fetched as one value per ticket or task and reduced
-to median and 90th percentile here, the same on PostgreSQL and SQLite.
+three can never disagree.  Counts are ``GROUP BY`` queries.  Durations are reduced to median
+and nearest-rank 90th percentile (:func:`median_p90`): first response and solution from the
+ticket's stored moments (migration 0024), by ``percentile_disc`` on PostgreSQL and in Python
+on SQLite, the same numbers; the time at a process step from the tasks completed in the range.
+:data:`FIGURES` names every figure, so one can be computed alone (:func:`one_table`).
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVarTuple
@@ -20,7 +22,6 @@ from sqlalchemy import Float, Select, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from desk.agent.models import Agent
-from desk.article.models import Article
 from desk.history.models import History
 from desk.queue.models import Queue
 from desk.services.models import Service
@@ -174,79 +175,29 @@ def open_by_service(session: Session, filters: Filters) -> Table:
 
 
 def response_and_solution_times(session: Session, filters: Filters) -> Table:
-    """Per queue: median and p90 minutes to the first response and to the first close."""
-    # Only rows written since the range began can be the first answer or close of a ticket
-    # created in it: on a long history the aggregates read the range, not all of it.  And only
-    # the chosen tickets' rows: for a short range or one queue the server then reads their
-    # articles by ticket (the ticket_id index) instead of scanning every article.
-    chosen = _ticket_scope(
-        select(Ticket.id).where(Ticket.created_at >= filters.since, Ticket.created_at < filters.until),
+    """Per queue: median and p90 minutes to the first response and to the first close.
+
+    The moments are the ticket's stored ``first_response_at`` and ``first_closed_at``
+    (:mod:`desk.ticket.firsts`, migration 0024), so the figure reads the range's tickets only.
+    On PostgreSQL the server also takes the percentiles and returns a row per queue.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return _response_and_solution_times_in_sql(session, filters)
+    query = _ticket_scope(
+        select(Queue.name, Ticket.created_at, Ticket.first_response_at, Ticket.first_closed_at)
+        .join(Queue, Queue.id == Ticket.queue_id)
+        .where(Ticket.created_at >= filters.since, Ticket.created_at < filters.until),
         filters,
-    )
-    first_answer = (
-        select(Article.ticket_id, func.min(Article.created_at).label("at"))
-        .where(
-            Article.sender_type == "agent",
-            Article.is_visible_for_customer.is_(True),
-            Article.created_at >= filters.since,
-            Article.ticket_id.in_(chosen),
-        )
-        .group_by(Article.ticket_id)
-        .subquery()
-    )
-    first_close = (
-        select(History.ticket_id, func.min(History.created_at).label("at"))
-        .join(State, and_(State.name == History.new_value, State.type == "closed"))
-        .where(
-            History.type == "StateUpdate",
-            History.created_at >= filters.since,
-            History.ticket_id.in_(chosen),
-        )
-        .group_by(History.ticket_id)
-        .subquery()
     )
     responses: dict[str, list[float]] = defaultdict(list)
     solutions: dict[str, list[float]] = defaultdict(list)
     names: set[str] = set()
-    if session.get_bind().dialect.name == "postgresql":
-        # The server subtracts: two floats a row instead of three time-zone-aware datetimes
-        # halves the Python side (docs/performance.md "Statistics").  extract() is exact to
-        # the microsecond and both sides round the same rational to the nearest double, so
-        # the minutes are the ones timedelta.total_seconds() gives.
-        def waited(at: Any) -> Any:
-            return cast(func.extract("epoch", at - Ticket.created_at), Float)
-
-        seconds = _ticket_scope(
-            select(Queue.name, waited(first_answer.c.at), waited(first_close.c.at))
-            .select_from(Ticket)
-            .join(Queue, Queue.id == Ticket.queue_id)
-            .outerjoin(first_answer, first_answer.c.ticket_id == Ticket.id)
-            .outerjoin(first_close, first_close.c.ticket_id == Ticket.id)
-            .where(Ticket.created_at >= filters.since, Ticket.created_at < filters.until),
-            filters,
-        )
-        for queue_name, to_answer, to_close in session.execute(seconds):
-            names.add(queue_name)
-            if to_answer is not None:
-                responses[queue_name].append(round(to_answer / 60, 1))
-            if to_close is not None:
-                solutions[queue_name].append(round(to_close / 60, 1))
-    else:
-        query = _ticket_scope(
-            select(Queue.name, Ticket.created_at, first_answer.c.at, first_close.c.at)
-            .select_from(Ticket)
-            .join(Queue, Queue.id == Ticket.queue_id)
-            .outerjoin(first_answer, first_answer.c.ticket_id == Ticket.id)
-            .outerjoin(first_close, first_close.c.ticket_id == Ticket.id)
-            .where(Ticket.created_at >= filters.since, Ticket.created_at < filters.until),
-            filters,
-        )
-        for queue_name, created, answered, closed in session.execute(query):
-            names.add(queue_name)
-            if answered is not None:
-                responses[queue_name].append(_minutes(_aware(answered) - _aware(created)))
-            if closed is not None:
-                solutions[queue_name].append(_minutes(_aware(closed) - _aware(created)))
+    for queue_name, created, answered, closed in session.execute(query):
+        names.add(queue_name)
+        if answered is not None:
+            responses[queue_name].append(_minutes(_aware(answered) - _aware(created)))
+        if closed is not None:
+            solutions[queue_name].append(_minutes(_aware(closed) - _aware(created)))
     rows: list[tuple[Value, ...]] = []
     for name in sorted(names):
         response_median, response_p90 = median_p90(responses[name])
@@ -262,16 +213,73 @@ def response_and_solution_times(session: Session, filters: Filters) -> Table:
                 solution_p90,
             )
         )
-    columns = (
-        "queue",
-        "answered",
-        "first_response_median_min",
-        "first_response_p90_min",
-        "solved",
-        "solution_median_min",
-        "solution_p90_min",
+    return Table("response_and_solution_times", RESPONSE_COLUMNS, rows)
+
+
+RESPONSE_COLUMNS = (
+    "queue",
+    "answered",
+    "first_response_median_min",
+    "first_response_p90_min",
+    "solved",
+    "solution_median_min",
+    "solution_p90_min",
+)
+
+
+def _response_and_solution_times_in_sql(session: Session, filters: Filters) -> Table:
+    """The same figure with the percentiles taken by PostgreSQL: a row per queue comes back.
+
+    :func:`median_p90` rounds each ticket's minutes, then takes the median (the mean of the two
+    middle values for an even count) and the nearest-rank p90.  Rounding keeps the order, so the
+    k-th smallest rounded value is the rounded k-th smallest: ``percentile_disc`` picks the two
+    middle values (0.5 ascending and descending, the same one for an odd count) and the p90
+    (the first with a cumulative share of at least 0.9, the nearest rank) in seconds, and they
+    are rounded and averaged here as before — the numbers are the ones the Python gave.
+    """
+
+    def waited(at: Any) -> Any:
+        # extract() is exact to the microsecond and both sides round the same rational to the
+        # nearest double, so the minutes are the ones timedelta.total_seconds() gives.
+        return cast(func.extract("epoch", at - Ticket.created_at), Float)
+
+    per_ticket = _ticket_scope(
+        select(
+            Ticket.queue_id.label("queue_id"),
+            waited(Ticket.first_response_at).label("answer"),
+            waited(Ticket.first_closed_at).label("solution"),
+        ).where(Ticket.created_at >= filters.since, Ticket.created_at < filters.until),
+        filters,
+    ).subquery()
+
+    def spread(column: Any) -> tuple[Any, ...]:
+        return (
+            func.count(column),
+            func.percentile_disc(0.5).within_group(column),
+            func.percentile_disc(0.5).within_group(column.desc()),
+            func.percentile_disc(0.9).within_group(column),
+        )
+
+    query = (
+        select(Queue.name, *spread(per_ticket.c.answer), *spread(per_ticket.c.solution))
+        .select_from(per_ticket)
+        .join(Queue, Queue.id == per_ticket.c.queue_id)
+        .group_by(Queue.name)
+        .order_by(Queue.name)
     )
-    return Table("response_and_solution_times", columns, rows)
+    rows: list[tuple[Value, ...]] = []
+    for name, *values in session.execute(query):
+        rows.append((str(name), *_spread_row(values[:4]), *_spread_row(values[4:])))
+    rows.sort(key=lambda row: str(row[0]))  # the Python order, not the database's collation
+    return Table("response_and_solution_times", RESPONSE_COLUMNS, rows)
+
+
+def _spread_row(values: Sequence[Any]) -> tuple[int, float | None, float | None]:
+    count, low, high, p90 = values
+    if not count:
+        return 0, None, None
+    low_min, high_min = round(float(low) / 60, 1), round(float(high) / 60, 1)
+    return int(count), round(statistics.median([low_min, high_min]), 1), round(float(p90) / 60, 1)
 
 
 def _pairs(rows: Iterable[Any]) -> dict[Any, int]:
@@ -352,67 +360,115 @@ BACKLOG_BUCKETS = ((1, "under 1 day"), (3, "1–3 days"), (7, "3–7 days"), (30
 
 
 def backlog_age(session: Session, filters: Filters, *, now: datetime) -> Table:
-    """Open tickets by age."""
+    """Open tickets by age.
+
+    Counted by the database (one row back, not one per open ticket): a ticket is younger than
+    ``days`` exactly when it was created after ``now - days``.
+    """
+    buckets: list[Any] = []
+    younger: Any = None
+    for days, _label in BACKLOG_BUCKETS:
+        if days is None:
+            buckets.append(func.count().filter(~younger) if younger is not None else func.count())
+            break
+        edge = Ticket.created_at > now - timedelta(days=days)
+        this = edge if younger is None else and_(edge, ~younger)
+        buckets.append(func.count().filter(this))
+        younger = edge
     query = _ticket_scope(
-        select(Ticket.created_at)
+        select(*buckets)
+        .select_from(Ticket)
         .join(State, State.id == Ticket.state_id)
         .where(State.type.not_in(("closed", "merged"))),
         filters,
     )
-    counts = dict.fromkeys((label for _days, label in BACKLOG_BUCKETS), 0)
-    for (created,) in session.execute(query):
-        age = (now - _aware(created)).total_seconds() / 86400
-        for days, label in BACKLOG_BUCKETS:
-            if days is None or age < days:
-                counts[label] += 1
-                break
-    return Table("backlog_age", ("age", "open"), [(label, n) for label, n in counts.items()])
+    counts = session.execute(query).one()
+    return Table(
+        "backlog_age",
+        ("age", "open"),
+        [(label, int(n or 0)) for (_days, label), n in zip(BACKLOG_BUCKETS, counts, strict=True)],
+    )
+
+
+def _steps_scope(query: Select[*Ts], filters: Filters) -> Select[*Ts]:
+    """The process-step figure's tasks: created before the range ends, by process, version, queue."""
+    query = query.where(HumanTask.created_at < filters.until)
+    if filters.process_id is not None:
+        query = query.where(HumanTask.process_id == filters.process_id)
+    if filters.process_version is not None:
+        # Only for the version: every task has its instance and every instance its version
+        # (non-null foreign keys), so without this filter the joins would change no count.
+        query = (
+            query.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+            .where(ProcessVersion.version == filters.process_version)
+        )
+    if filters.queue_ids is not None:
+        query = query.join(Ticket, Ticket.id == HumanTask.ticket_id).where(
+            Ticket.queue_id.in_(filters.queue_ids)
+        )
+    return query
 
 
 def process_steps(session: Session, filters: Filters, *, now: datetime) -> Table:
     """Per BPMN user task: tickets there now, time spent there (median, p90), rework.
 
-    Rework counts the instances that came to the step more than once (a loop back).
+    Rework counts the instances that came to the step more than once (a loop back).  The
+    counts are grouped by the database; only the tasks completed in the range come back one
+    by one (for the percentiles), not every task ever created.
     """
-    query = (
-        select(
-            HumanTask.process_id,
-            HumanTask.bpmn_id,
-            HumanTask.name,
-            HumanTask.instance_id,
-            HumanTask.state,
-            HumanTask.created_at,
-            HumanTask.completed_at,
-        )
-        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
-        .where(HumanTask.created_at < filters.until)
-    )
-    if filters.process_id is not None:
-        query = query.where(HumanTask.process_id == filters.process_id)
-    if filters.process_version is not None:
-        query = query.where(ProcessVersion.version == filters.process_version)
-    if filters.queue_ids is not None:
-        query = query.join(Ticket, Ticket.id == HumanTask.ticket_id).where(
-            Ticket.queue_id.in_(filters.queue_ids)
-        )
-    waiting: dict[tuple[str, str], int] = defaultdict(int)
-    spent: dict[tuple[str, str], list[float]] = defaultdict(list)
-    visits: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    key = (HumanTask.process_id, HumanTask.bpmn_id)
+    waiting: dict[tuple[str, str], int] = {}
+    last_ids: dict[tuple[str, str], int] = {}
+    for process_id, bpmn_id, open_now, last_id in session.execute(
+        _steps_scope(
+            select(*key, func.count().filter(HumanTask.state == "open"), func.max(HumanTask.id)).select_from(
+                HumanTask
+            ),
+            filters,
+        ).group_by(*key)
+    ):
+        waiting[(process_id, bpmn_id)] = int(open_now or 0)
+        last_ids[(process_id, bpmn_id)] = int(last_id)
+    # A step's name as its latest task has it (a newer version may have renamed it).
     names: dict[tuple[str, str], str] = {}
-    for process_id, bpmn_id, name, instance_id, state, created, completed in session.execute(query):
-        key = (process_id, bpmn_id)
-        names[key] = name
-        visits[key][instance_id] += 1
-        if state == "open":
-            waiting[key] += 1
-        elif state == "completed" and completed is not None and _aware(completed) >= filters.since:
-            spent[key].append(_minutes(_aware(completed) - _aware(created)))
+    if last_ids:
+        for process_id, bpmn_id, name in session.execute(
+            select(*key, HumanTask.name).where(HumanTask.id.in_(last_ids.values()))
+        ):
+            names[(process_id, bpmn_id)] = name
+    visits = (
+        _steps_scope(select(*key).select_from(HumanTask), filters)
+        .group_by(*key, HumanTask.instance_id)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    rework = {
+        (process_id, bpmn_id): int(count)
+        for process_id, bpmn_id, count in session.execute(
+            select(visits.c.process_id, visits.c.bpmn_id, func.count()).group_by(
+                visits.c.process_id, visits.c.bpmn_id
+            )
+        )
+    }
+    spent: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for process_id, bpmn_id, created, completed in session.execute(
+        _steps_scope(
+            select(*key, HumanTask.created_at, HumanTask.completed_at).select_from(HumanTask), filters
+        ).where(
+            HumanTask.state == "completed",
+            HumanTask.completed_at.is_not(None),
+            HumanTask.completed_at >= filters.since,
+        )
+    ):
+        if completed is not None:
+            spent[(process_id, bpmn_id)].append(_minutes(_aware(completed) - _aware(created)))
     rows: list[tuple[Value, ...]] = []
-    for key in sorted(names):
-        median, p90 = median_p90(spent[key])
-        rework = sum(1 for count in visits[key].values() if count > 1)
-        rows.append((key[0], key[1], names[key], waiting[key], len(spent[key]), median, p90, rework))
+    for step in sorted(waiting):
+        median, p90 = median_p90(spent[step])
+        rows.append(
+            (step[0], step[1], names[step], waiting[step], len(spent[step]), median, p90, rework.get(step, 0))
+        )
     columns = (
         "process",
         "step",
@@ -452,18 +508,27 @@ def time_spent(session: Session, filters: Filters) -> Table:
     return Table("time_spent", ("queue", "agent", "entries", "minutes"), rows)
 
 
+FIGURES: dict[str, Callable[[Session, Filters, datetime], Table]] = {
+    "created_closed_per_day": lambda s, f, now: created_and_closed_per_day(s, f),
+    "open_by_queue": lambda s, f, now: open_by(s, f, "queue"),
+    "open_by_state": lambda s, f, now: open_by(s, f, "state"),
+    "open_by_priority": lambda s, f, now: open_by(s, f, "priority"),
+    "open_by_service": lambda s, f, now: open_by_service(s, f),
+    "response_and_solution_times": lambda s, f, now: response_and_solution_times(s, f),
+    "sla_breaches": lambda s, f, now: escalations(s, f),
+    "agent_load": lambda s, f, now: agent_load(s, f),
+    "backlog_age": lambda s, f, now: backlog_age(s, f, now=now),
+    "process_steps": lambda s, f, now: process_steps(s, f, now=now),
+    "time_spent": lambda s, f, now: time_spent(s, f),
+}
+"""Every figure of the statistics page by its table's name, in the page's order."""
+
+
+def one_table(session: Session, filters: Filters, name: str, *, now: datetime) -> Table:
+    """The figure ``name`` alone (a name of :data:`FIGURES`; ``KeyError`` otherwise)."""
+    return FIGURES[name](session, filters, now)
+
+
 def all_tables(session: Session, filters: Filters, *, now: datetime) -> list[Table]:
     """Every figure of the statistics page, in its order."""
-    return [
-        created_and_closed_per_day(session, filters),
-        open_by(session, filters, "queue"),
-        open_by(session, filters, "state"),
-        open_by(session, filters, "priority"),
-        open_by_service(session, filters),
-        response_and_solution_times(session, filters),
-        escalations(session, filters),
-        agent_load(session, filters),
-        backlog_age(session, filters, now=now),
-        process_steps(session, filters, now=now),
-        time_spent(session, filters),
-    ]
+    return [compute(session, filters, now) for compute in FIGURES.values()]

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from core.errors import ValidationError
+from core.errors import FieldMessage, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.agent.models import Agent
 from desk.permission import service as permissions
@@ -38,7 +39,7 @@ def filters_from(
     if not errors and last < first:
         errors["end"] = ["the end is before the start"]
     if not errors and (last - first).days > MAX_DAYS:
-        errors["end"] = [f"at most {MAX_DAYS} days at once"]
+        errors["end"] = [FieldMessage(N_("at most %(num)s days at once"), num=MAX_DAYS)]
     if errors:
         raise ValidationError("the filters are not valid", errors=errors)
     allowed: list[int] | None = None

@@ -45,7 +45,7 @@ def _target(session: Session, actor: Actor, agent_id: int | None) -> Agent:
     permissions.require_admin(session, actor)
     agent = session.get(Agent, agent_id)
     if agent is None:
-        raise NotFound(f"agent {agent_id} does not exist")
+        raise NotFound(N_("agent %(id)s does not exist"), id=agent_id)
     if not access.may_read(session, agent):
         raise ValidationError("cannot subscribe", errors={"agent": ["this agent may not read statistics"]})
     return agent
@@ -119,8 +119,18 @@ HEADERS = {
 }
 
 
-def compose(tables: Sequence[figures.Table], *, start: str, end: str, language: str | None = None) -> str:
-    """The mail's text in ``language`` (the reader's): each figure as a small fixed-width table."""
+def compose(
+    tables: Sequence[figures.Table],
+    *,
+    start: str,
+    end: str,
+    language: str | None = None,
+    workbook: str | None = None,
+) -> str:
+    """The mail's text in ``language`` (the reader's): each figure as a small fixed-width table.
+
+    ``workbook``: the file name of the XLSX attached to the mail, which the text points to.
+    """
     _ = translator(language)
     lines = [_("Ticketflow statistics from %(start)s to %(end)s.", start=start, end=end), ""]
     for table in tables:
@@ -133,6 +143,10 @@ def compose(tables: Sequence[figures.Table], *, start: str, end: str, language: 
             lines.append("  " + " | ".join("–" if v is None else str(v) for v in row))
         lines.append("")
     lines.append(_("The full figures, charts and CSV files are on the statistics page."))
+    if workbook:
+        lines.append(
+            _("Every figure is also attached to this mail as an Excel workbook (%(file)s).", file=workbook)
+        )
     return "\n".join(lines)
 
 
@@ -153,6 +167,7 @@ def send(session: Session, *, subscription: ReportSubscription, now: datetime) -
     tables = figures.all_tables(session, chosen, now=now)
     _ = translator(agent.language)
     end = chosen.end.isoformat()
+    workbook = f"statistics-{chosen.start:%Y%m%d}-{chosen.end:%Y%m%d}.xlsx"
     outbox.queue_mail(
         session,
         ticket=None,
@@ -162,10 +177,14 @@ def send(session: Session, *, subscription: ReportSubscription, now: datetime) -
         # In the subscriber's language; the dates stay ISO (the same in every language).
         subject=_("Weekly statistics %(start)s – %(end)s", start=chosen.start.isoformat(), end=end),
         body_text=compose(
-            tables, start=chosen.start.isoformat(), end=chosen.end.isoformat(), language=agent.language
+            tables,
+            start=chosen.start.isoformat(),
+            end=chosen.end.isoformat(),
+            language=agent.language,
+            workbook=workbook,
         ),
         auto_submitted="auto-generated",
-        attachment=(f"statistics-{chosen.start:%Y%m%d}-{chosen.end:%Y%m%d}.xlsx", export.to_xlsx(tables)),
+        attachment=(workbook, export.to_xlsx(tables)),
     )
     subscription.last_sent_at = now
     session.flush()

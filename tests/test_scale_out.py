@@ -32,19 +32,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import make_engine, make_sessionmaker, session_scope
-from core.migrate import upgrade
 from desk.actor import SYSTEM
 from desk.agent import service as agents
 from desk.agent.models import Agent
 from desk.article.models import Article
 from desk.customer.models import CustomerUser
-from desk.demo import seed_demo
 from desk.rawmail.models import RawMail
 from desk.ticket.models import Ticket
-from engine.demo import seed_processes
 from engine.models import HumanTask
-from mail.demo import seed_auto_responses
-from tests.conftest import WORKER, create_pg_database
+from tests.conftest import WORKER, seeded_pg_database
 from tests.subprocesses import (
     PrivateRedis,
     free_port,
@@ -68,15 +64,9 @@ TIMEOUT = 120.0
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[tuple[str, sessionmaker[Session]]]:
     """A database of its own with the demo data, automatic answers and the default processes."""
-    url = create_pg_database(f"tf_scale_out_{WORKER}")
+    url = seeded_pg_database(f"tf_scale_out_{WORKER}")
     engine = make_engine(url)
-    upgrade(engine)
-    factory = make_sessionmaker(engine)
-    with session_scope(factory) as session:
-        seed_demo(session)
-        seed_auto_responses(session)
-        seed_processes(session)
-    yield url, factory
+    yield url, make_sessionmaker(engine)
     engine.dispose()
 
 

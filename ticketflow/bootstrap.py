@@ -57,11 +57,15 @@ def _register_jobs() -> None:
 
 
 def _install_listeners() -> None:
+    from core.db import on_unit_of_work
+    from desk.permission import service as permissions
     from engine.task_projection import install_listeners as install_task_projection
     from mail.tasks import install_listeners
 
     install_listeners()
     install_task_projection()
+    # A job's or a command's unit of work reads each agent's rights once, as a request does.
+    on_unit_of_work(permissions.cache_in)
 
 
 def _register_process_hooks() -> None:

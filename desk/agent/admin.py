@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound, ValidationError
+from core.errors import FieldMessage, NotFound, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.agent import service as agents
 from desk.agent.models import Agent, AgentGroupPermission, AgentRole, ApiToken, RoleGroupPermission
@@ -60,7 +61,7 @@ def _validate(values: dict[str, object]) -> dict[str, list[str]]:
     if email and not _EMAIL.match(email):
         errors["email"] = ["not an e-mail address"]
     if values.get("language", "en") not in LANGUAGES:
-        errors["language"] = [f"one of {', '.join(LANGUAGES)}"]
+        errors["language"] = [FieldMessage(N_("one of %(choices)s"), choices=", ".join(LANGUAGES))]
     for name in ("first_name", "last_name"):
         if len(str(values.get(name, "") or "")) > 200:
             errors[name] = ["at most 200 characters"]
@@ -154,9 +155,9 @@ def create(
     if not login or any(c.isspace() for c in login) or len(login) > 200:
         errors["login"] = ["a login is one word (at most 200 characters)"]
     if password and len(password) < agents.MIN_PASSWORD:
-        errors["password"] = [f"at least {agents.MIN_PASSWORD} characters"]
+        errors["password"] = [FieldMessage(N_("at least %(num)s characters"), num=agents.MIN_PASSWORD)]
     if login and session.scalar(select(Agent.id).where(Agent.login == login)) is not None:
-        errors["login"] = [f"an agent with login {login!r} exists already"]
+        errors["login"] = [FieldMessage(N_("an agent with login %(login)r exists already"), login=login)]
     if errors:
         raise ValidationError("invalid agent", errors=errors)
     agent = agents.create_agent(

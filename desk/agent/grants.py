@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from sqlalchemy import Delete, delete, select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound, ValidationError
+from core.errors import FieldMessage, NotFound, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.agent import service as agents
 from desk.agent.admin import MAX_ID
@@ -62,12 +63,20 @@ def get_role(session: Session, *, actor: Actor, role_id: int) -> Role:
     return role
 
 
+# Per kind: the error's msgid and the missing name's (one msgid per kind, for translators).
+_NAME_MESSAGES = {
+    "group": (N_("invalid group"), N_("a group needs a name")),
+    "role": (N_("invalid role"), N_("a role needs a name")),
+}
+
+
 def _name(name: str, kind: str) -> str:
+    invalid, needs_name = _NAME_MESSAGES[kind]
     name = name.strip()
     if not name:
-        raise ValidationError(f"invalid {kind}", errors={"name": [f"a {kind} needs a name"]})
+        raise ValidationError(invalid, errors={"name": [needs_name]})
     if len(name) > 200:
-        raise ValidationError(f"invalid {kind}", errors={"name": ["at most 200 characters"]})
+        raise ValidationError(invalid, errors={"name": [N_("at most 200 characters")]})
     return name
 
 
@@ -76,7 +85,10 @@ def create_group(session: Session, *, actor: Actor, name: str, comment: str = ""
     require_admin(session, actor)
     name = _name(name, "group")
     if session.scalar(select(Group.id).where(Group.name == name)) is not None:
-        raise ValidationError("invalid group", errors={"name": [f"a group named {name!r} exists already"]})
+        raise ValidationError(
+            N_("invalid group"),
+            errors={"name": [FieldMessage(N_("a group named %(name)r exists already"), name=name)]},
+        )
     group = agents.create_group(session, actor=actor, name=name, comment=comment.strip())
     audit.record(
         session,
@@ -102,7 +114,10 @@ def update_group(
         )
     clash = session.scalar(select(Group.id).where(Group.name == name, Group.id != group.id))
     if clash is not None:
-        raise ValidationError("invalid group", errors={"name": [f"a group named {name!r} exists already"]})
+        raise ValidationError(
+            N_("invalid group"),
+            errors={"name": [FieldMessage(N_("a group named %(name)r exists already"), name=name)]},
+        )
     before = {"name": group.name, "comment": group.comment, "valid": group.valid}
     group.name, group.comment, group.valid = name, comment.strip(), valid
     old, new = audit.changes(before, {"name": group.name, "comment": group.comment, "valid": group.valid})
@@ -129,7 +144,10 @@ def create_role(
     require_admin(session, actor)
     name = _name(name, "role")
     if session.scalar(select(Role.id).where(Role.name == name)) is not None:
-        raise ValidationError("invalid role", errors={"name": [f"a role named {name!r} exists already"]})
+        raise ValidationError(
+            N_("invalid role"),
+            errors={"name": [FieldMessage(N_("a role named %(name)r exists already"), name=name)]},
+        )
     role = agents.create_role(session, actor=actor, name=name, may_contact_customers=may_contact_customers)
     role.comment = comment.strip()
     audit.record(
@@ -159,7 +177,10 @@ def update_role(
     role = get_role(session, actor=actor, role_id=role_id)
     name = _name(name, "role")
     if session.scalar(select(Role.id).where(Role.name == name, Role.id != role.id)) is not None:
-        raise ValidationError("invalid role", errors={"name": [f"a role named {name!r} exists already"]})
+        raise ValidationError(
+            N_("invalid role"),
+            errors={"name": [FieldMessage(N_("a role named %(name)r exists already"), name=name)]},
+        )
 
     def snap() -> dict[str, object]:
         return {
@@ -224,11 +245,13 @@ def _check(session: Session, wanted: Mapping[int, Sequence[str] | set[str]]) -> 
     clean: Matrix = {}
     for group_id, perms in wanted.items():
         if group_id not in known:
-            errors[f"group_{group_id}"] = ["no such group"]
+            errors[f"group_{group_id}"] = [N_("no such group")]
             continue
         bad = [p for p in perms if p not in PERMISSION_TYPES]
         if bad:
-            errors[f"group_{group_id}"] = [f"{p!r} is not a permission type" for p in bad]
+            errors[f"group_{group_id}"] = [
+                FieldMessage(N_("%(permission)r is not a permission type"), permission=p) for p in bad
+            ]
             continue
         if perms:
             clean[group_id] = set(perms)

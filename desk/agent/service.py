@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from core.db import utcnow
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, FieldMessage, NotFound, ValidationError
 from core.i18n import N_, time_zone_name
 from core.security import hash_password, hash_token, new_token, verify_password
 from desk.actor import Actor
@@ -57,11 +57,11 @@ def create_agent(
     if not login or any(c.isspace() for c in login):
         errors["login"] = ["a login is one word"]
     if password is not None and len(password) < MIN_PASSWORD:
-        errors["password"] = [f"at least {MIN_PASSWORD} characters"]
+        errors["password"] = [FieldMessage(N_("at least %(num)s characters"), num=MIN_PASSWORD)]
     if errors:
         raise ValidationError("invalid agent", errors=errors)
     if session.scalar(select(Agent.id).where(Agent.login == login)) is not None:
-        raise Conflict(f"an agent with login {login!r} exists already")
+        raise Conflict(N_("an agent with login %(login)r exists already"), login=login)
     agent = Agent(
         login=login,
         password_hash=hash_password(password) if password else None,
@@ -83,7 +83,8 @@ def set_password(session: Session, *, actor: Actor, agent: Agent, password: str)
         require_admin(session, actor)
     if len(password) < MIN_PASSWORD:
         raise ValidationError(
-            "invalid password", errors={"password": [f"at least {MIN_PASSWORD} characters"]}
+            N_("invalid password"),
+            errors={"password": [FieldMessage(N_("at least %(num)s characters"), num=MIN_PASSWORD)]},
         )
     agent.password_hash = hash_password(password)
     # Whoever knew the old password may hold a session: a new password ends them all.
@@ -108,7 +109,7 @@ def get_agent(session: Session, *, login: str) -> Agent:
     """The agent with ``login``."""
     agent = session.scalar(select(Agent).where(Agent.login == login))
     if agent is None:
-        raise NotFound(f"no agent with login {login!r}")
+        raise NotFound(N_("no agent with login %(login)r"), login=login)
     return agent
 
 
@@ -136,7 +137,7 @@ def create_group(session: Session, *, actor: Actor, name: str, comment: str = ""
     if not name:
         raise ValidationError("invalid group", errors={"name": ["a group needs a name"]})
     if session.scalar(select(Group.id).where(Group.name == name)) is not None:
-        raise Conflict(f"a group named {name!r} exists already")
+        raise Conflict(N_("a group named %(name)r exists already"), name=name)
     group = Group(name=name, comment=comment)
     session.add(group)
     session.flush()
@@ -147,7 +148,7 @@ def get_group(session: Session, *, name: str) -> Group:
     """The group called ``name``."""
     group = session.scalar(select(Group).where(Group.name == name))
     if group is None:
-        raise NotFound(f"no group named {name!r}")
+        raise NotFound(N_("no group named %(name)r"), name=name)
     return group
 
 
@@ -155,7 +156,7 @@ def create_role(session: Session, *, actor: Actor, name: str, may_contact_custom
     """Create a role (administrators only)."""
     require_admin(session, actor)
     if session.scalar(select(Role.id).where(Role.name == name)) is not None:
-        raise Conflict(f"a role named {name!r} exists already")
+        raise Conflict(N_("a role named %(name)r exists already"), name=name)
     role = Role(name=name, may_contact_customers=may_contact_customers)
     session.add(role)
     session.flush()
@@ -167,8 +168,17 @@ def _check_permissions(permissions: Iterable[str]) -> list[str]:
     unknown = [p for p in wanted if p not in PERMISSION_TYPES]
     if unknown:
         raise ValidationError(
-            "unknown permission type",
-            errors={"permissions": [f"{p!r} is not one of {', '.join(PERMISSION_TYPES)}" for p in unknown]},
+            N_("unknown permission type"),
+            errors={
+                "permissions": [
+                    FieldMessage(
+                        N_("%(permission)r is not one of %(choices)s"),
+                        permission=p,
+                        choices=", ".join(PERMISSION_TYPES),
+                    )
+                    for p in unknown
+                ]
+            },
         )
     return wanted
 
@@ -234,7 +244,10 @@ def create_customer_token(
     if not (isinstance(actor, CustomerUser) and actor.id == customer.id):
         require_admin(session, actor)
     if not customer.valid:
-        raise ValidationError("invalid customer", errors={"customer": [f"{customer.login} is not active"]})
+        raise ValidationError(
+            N_("invalid customer"),
+            errors={"customer": [FieldMessage(N_("%(login)s is not active"), login=customer.login)]},
+        )
     token = new_token()
     session.add(
         ApiToken(customer_user_id=customer.id, token_hash=hash_token(token), name=name, expires_at=expires_at)
@@ -246,7 +259,16 @@ def create_customer_token(
 def authenticate_token(session: Session, *, token: str) -> Agent | CustomerUser | None:
     """The active agent or valid customer user a valid, unexpired, unrevoked token belongs
     to, else None."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    # The token with its owner (an agent's roles included) in one statement: every API call asks.
+    row = (
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.token_hash == hash_token(token))
+            .options(joinedload(ApiToken.agent).joinedload(Agent.roles), joinedload(ApiToken.customer_user))
+        )
+        .unique()
+        .first()
+    )
     now = utcnow()
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at <= now):
         return None
@@ -316,7 +338,16 @@ def find_session(
     A session found ends up "seen now", written at most once per
     :data:`SESSION_TOUCH_INTERVAL`.  An idle or too old one is revoked on the spot.
     """
-    row = session.scalar(select(AgentSession).where(AgentSession.token_hash == hash_token(token)))
+    # The session, its agent and the agent's roles in one statement: every request asks.
+    row = (
+        session.scalars(
+            select(AgentSession)
+            .where(AgentSession.token_hash == hash_token(token))
+            .options(joinedload(AgentSession.agent).joinedload(Agent.roles))
+        )
+        .unique()
+        .first()
+    )
     if row is None or row.revoked_at is not None:
         return None
     now = utcnow()

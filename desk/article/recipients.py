@@ -15,7 +15,7 @@ from email.utils import getaddresses
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import PermissionDenied
+from core.errors import FieldMessage, PermissionDenied
 from core.i18n import N_
 from desk.actor import Actor
 from desk.agent.models import Agent
@@ -83,7 +83,12 @@ def require_may_mail(
     listed = ", ".join(customers)
     raise PermissionDenied(
         N_("%(who)s may not write to customers, and %(listed)s is a customer's address"),
-        errors={"to": [f"{address} is a customer's address" for address in customers]},
+        errors={
+            "to": [
+                FieldMessage(N_("%(address)s is a customer's address"), address=address)
+                for address in customers
+            ]
+        },
         who=who,
         listed=listed,
     )

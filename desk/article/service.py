@@ -31,6 +31,7 @@ from desk.history import service as history
 from desk.permission import service as permissions
 from desk.queue.models import Queue
 from desk.rawmail.models import RawMail
+from desk.ticket import firsts
 from desk.ticket import service as tickets
 from desk.ticket.models import State, Ticket, TicketLink
 
@@ -110,6 +111,9 @@ def add_article(
     )
     session.add(article)
     session.flush()
+    firsts.note_article(
+        session, ticket=ticket, sender_type=sender_type, visible_for_customer=visible, at=article.created_at
+    )
     for draft in attachments:
         _attach(session, article, draft)
     session.expire(ticket, ["articles"])
@@ -242,6 +246,13 @@ def split(
     )
     session.add(copy)
     session.flush()
+    firsts.note_article(
+        session,
+        ticket=child,
+        sender_type=copy.sender_type,
+        visible_for_customer=copy.is_visible_for_customer,
+        at=copy.created_at,
+    )
     for attachment in article.attachments:
         session.add(
             Attachment(

@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo
 
 import holidays as holiday_data
 
+from core.errors import FieldMessage
+from core.i18n import N_
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A span is searched at most this many days ahead: a calendar with no working time at all
 # must give a clear error, not loop for ever.
@@ -25,7 +28,17 @@ Interval = tuple[time, time]
 
 
 class CalendarError(ValueError):
-    """A calendar that cannot be used (no working time, an unknown zone or country)."""
+    """A calendar that cannot be used (no working time, an unknown zone or country).
+
+    Its argument is the message: a :class:`~core.errors.FieldMessage` when it names the value,
+    which :attr:`message` keeps for the field error (``str(exc)`` is the English text).
+    """
+
+    @property
+    def message(self) -> str:
+        """The message as raised (a msgid, with its parameters when it has some)."""
+        first = self.args[0] if self.args else ""
+        return first if isinstance(first, str) else str(first)
 
 
 def parse_hours(value: str) -> list[Interval]:
@@ -39,11 +52,13 @@ def parse_hours(value: str) -> list[Interval]:
             start = _parse_time(start_text)
             end = _parse_time(end_text)
         except ValueError as exc:
-            raise CalendarError(f"{part!r} is not a time range like 08:00-17:00") from exc
+            raise CalendarError(
+                FieldMessage(N_("%(part)r is not a time range like 08:00-17:00"), part=part)
+            ) from exc
         if end <= start and end != time.max:
-            raise CalendarError(f"{part!r} ends before it starts")
+            raise CalendarError(FieldMessage(N_("%(part)r ends before it starts"), part=part))
         if intervals and start < intervals[-1][1]:
-            raise CalendarError(f"{part!r} overlaps the range before it")
+            raise CalendarError(FieldMessage(N_("%(part)r overlaps the range before it"), part=part))
         intervals.append((start, end))
     return intervals
 
@@ -80,12 +95,14 @@ class WorkingCalendar:
         try:
             ZoneInfo(self.time_zone)
         except (KeyError, ValueError) as exc:
-            raise CalendarError(f"unknown time zone {self.time_zone!r}") from exc
+            raise CalendarError(FieldMessage(N_("unknown time zone %(zone)r"), zone=self.time_zone)) from exc
         if self.country:
             try:
                 holiday_data.country_holidays(self.country, subdiv=self.subdivision or None, years=2026)
             except NotImplementedError as exc:
-                raise CalendarError(f"no public holidays are known for {self.country!r}") from exc
+                raise CalendarError(
+                    FieldMessage(N_("no public holidays are known for %(country)r"), country=self.country)
+                ) from exc
 
     @property
     def zone(self) -> ZoneInfo:
@@ -175,7 +192,7 @@ def parse_week(week: Mapping[str, str]) -> dict[str, list[Interval]]:
     parsed: dict[str, list[Interval]] = {}
     for name, value in week.items():
         if name not in WEEKDAYS:
-            raise CalendarError(f"unknown weekday {name!r}")
+            raise CalendarError(FieldMessage(N_("unknown weekday %(name)r"), name=name))
         parsed[name] = parse_hours(value)
     return parsed
 
@@ -187,5 +204,7 @@ def days_from(values: Iterable[str]) -> frozenset[date]:
         try:
             days.add(date.fromisoformat(value.strip()))
         except ValueError as exc:
-            raise CalendarError(f"{value!r} is not a date like 2026-12-24") from exc
+            raise CalendarError(
+                FieldMessage(N_("%(value)r is not a date like 2026-12-24"), value=value)
+            ) from exc
     return frozenset(days)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.audit import service as audit
 from desk.calendar.hours import CalendarError, WorkingCalendar, days_from, format_hours, parse_week
@@ -50,25 +51,25 @@ def _validated(
     try:
         parsed_week = parse_week(week)
     except CalendarError as exc:
-        errors.setdefault("week", []).append(str(exc))
+        errors.setdefault("week", []).append(exc.message)
         parsed_week = {}
     holidays_days: frozenset[date] = frozenset()
     working_days: frozenset[date] = frozenset()
     try:
         holidays_days = days_from(extra_holidays)
     except CalendarError as exc:
-        errors.setdefault("extra_holidays", []).append(str(exc))
+        errors.setdefault("extra_holidays", []).append(exc.message)
     try:
         working_days = days_from(extra_working_days)
     except CalendarError as exc:
-        errors.setdefault("extra_working_days", []).append(str(exc))
+        errors.setdefault("extra_working_days", []).append(exc.message)
     country = (country or "").strip().upper() or None
     subdivision = (subdivision or "").strip().upper() or None
     try:
         WorkingCalendar(time_zone=time_zone.strip(), country=country, subdivision=subdivision)
     except CalendarError as exc:
         field = "time_zone" if "zone" in str(exc) else "country"
-        errors.setdefault(field, []).append(str(exc))
+        errors.setdefault(field, []).append(exc.message)
     if not any(parsed_week.values()) and "week" not in errors:
         errors.setdefault("week", []).append("a calendar needs working hours on at least one day")
     if errors:
@@ -184,7 +185,7 @@ def get_calendar(session: Session, calendar_id: int) -> BusinessCalendar:
     # Ids are 32-bit in the database: a bigger number names nothing (and must not reach it).
     calendar = session.get(BusinessCalendar, calendar_id) if 0 < calendar_id < 2**31 else None
     if calendar is None:
-        raise NotFound(f"calendar {calendar_id} does not exist")
+        raise NotFound(N_("calendar %(id)s does not exist"), id=calendar_id)
     return calendar
 
 

@@ -17,7 +17,8 @@ from typing import Generic, TypeVar
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound, ValidationError
+from core.errors import FieldMessage, NotFound, ValidationError
+from core.i18n import N_
 from core.security import hash_password
 from core.text import text_problem
 from desk.actor import Actor
@@ -102,7 +103,7 @@ def _customer_errors(
     if "login" not in errors and (not login or any(c.isspace() for c in login)):
         errors["login"] = ["a login is one word"]
     if values["language"] not in LANGUAGES:
-        errors["language"] = [f"one of {', '.join(LANGUAGES)}"]
+        errors["language"] = [FieldMessage(N_("one of %(choices)s"), choices=", ".join(LANGUAGES))]
     company_id = values["company_id"]
     if company_id is not None and (
         not isinstance(company_id, int)
@@ -114,11 +115,11 @@ def _customer_errors(
     if "login" not in errors:
         clash = session.scalar(select(CustomerUser.id).where(CustomerUser.login == login))
         if clash is not None and clash != own:
-            errors["login"] = [f"another customer has the login {login!r}"]
+            errors["login"] = [FieldMessage(N_("another customer has the login %(login)r"), login=login)]
     if "email" not in errors:
         clash = session.scalar(select(CustomerUser.id).where(func.lower(CustomerUser.email) == email))
         if clash is not None and clash != own:
-            errors["email"] = [f"another customer has the address {email!r}"]
+            errors["email"] = [FieldMessage(N_("another customer has the address %(email)r"), email=email)]
     return errors
 
 
@@ -170,7 +171,7 @@ def create_customer(
     )
     errors = _customer_errors(session, values, existing=None)
     if password and len(password) < MIN_PASSWORD:
-        errors["password"] = [f"at least {MIN_PASSWORD} characters"]
+        errors["password"] = [FieldMessage(N_("at least %(num)s characters"), num=MIN_PASSWORD)]
     if errors:
         raise ValidationError("invalid customer", errors=errors)
     user = CustomerUser(**values, password_hash=hash_password(password) if password else None, valid=True)
@@ -262,7 +263,8 @@ def set_customer_password(session: Session, *, actor: Actor, customer: CustomerU
     require_admin(session, actor)
     if len(password) < MIN_PASSWORD:
         raise ValidationError(
-            "invalid password", errors={"password": [f"at least {MIN_PASSWORD} characters"]}
+            N_("invalid password"),
+            errors={"password": [FieldMessage(N_("at least %(num)s characters"), num=MIN_PASSWORD)]},
         )
     problem = text_problem(password)
     if problem:
@@ -356,7 +358,7 @@ def find_customer(session: Session, *, actor: Actor, login_or_email: str) -> Cus
     if found is None:
         found = session.scalar(select(CustomerUser).where(func.lower(CustomerUser.email) == value.lower()))
     if found is None:
-        raise NotFound(f"no customer user with login or e-mail {value!r}")
+        raise NotFound(N_("no customer user with login or e-mail %(value)r"), value=value)
     return found
 
 
@@ -382,7 +384,9 @@ def _company_errors(
             select(CustomerCompany.id).where(CustomerCompany.customer_id == values["customer_id"])
         )
         if clash is not None and clash != (existing.id if existing else None):
-            errors["customer_id"] = [f"another company has the id {values['customer_id']!r}"]
+            errors["customer_id"] = [
+                FieldMessage(N_("another company has the id %(id)r"), id=values["customer_id"])
+            ]
     return errors
 
 

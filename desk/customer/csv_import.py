@@ -25,7 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, FieldMessage, NotFound, ValidationError
+from core.i18n import N_
 from desk.actor import Actor, actor_label
 from desk.audit import service as audit
 from desk.customer.admin import LIMITS, valid_email
@@ -119,7 +120,10 @@ def _file_error(message: str) -> ValidationError:
 
 def _decode(data: bytes, encoding: str) -> tuple[str, str]:
     if encoding not in ENCODINGS:
-        raise ValidationError("invalid encoding", errors={"encoding": [f"one of {', '.join(ENCODINGS)}"]})
+        raise ValidationError(
+            N_("invalid encoding"),
+            errors={"encoding": [FieldMessage(N_("one of %(choices)s"), choices=", ".join(ENCODINGS))]},
+        )
     if b"\x00" in data:
         raise _file_error("the file contains NUL bytes: it is not a text CSV file (UTF-16 or binary?)")
     if encoding == "auto":
@@ -169,7 +173,10 @@ def detect_mapping(header: Sequence[str]) -> dict[int, str]:
 
 def _delimiter(first_line: str, choice: str) -> str:
     if choice not in DELIMITERS:
-        raise ValidationError("invalid delimiter", errors={"delimiter": [f"one of {', '.join(DELIMITERS)}"]})
+        raise ValidationError(
+            N_("invalid delimiter"),
+            errors={"delimiter": [FieldMessage(N_("one of %(choices)s"), choices=", ".join(DELIMITERS))]},
+        )
     if DELIMITERS[choice]:
         return DELIMITERS[choice]
     counts = {sep: first_line.count(sep) for sep in (";", ",", "\t")}

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, ValidationError
+from core.i18n import N_
 from core.security import hash_password, verify_password
 from desk.actor import Actor
 from desk.customer.models import CustomerCompany, CustomerUser
@@ -20,7 +21,7 @@ def create_company(
     if not customer_id.strip() or not name.strip():
         raise ValidationError("invalid company", errors={"customer_id": ["id and name are required"]})
     if session.scalar(select(CustomerCompany.id).where(CustomerCompany.customer_id == customer_id)):
-        raise Conflict(f"a company with id {customer_id!r} exists already")
+        raise Conflict(N_("a company with id %(id)r exists already"), id=customer_id)
     company = CustomerCompany(customer_id=customer_id.strip(), name=name.strip(), city=city)
     session.add(company)
     session.flush()
@@ -46,7 +47,7 @@ def create_customer_user(
         raise ValidationError("invalid customer", errors={"email": ["an e-mail address is required"]})
     login = (login or email).strip()
     if session.scalar(select(CustomerUser.id).where(CustomerUser.login == login)):
-        raise Conflict(f"a customer with login {login!r} exists already")
+        raise Conflict(N_("a customer with login %(login)r exists already"), login=login)
     user = CustomerUser(
         login=login,
         email=email,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from desk.actor import Actor, actor_kind, actor_label
 from desk.history.models import HISTORY_TYPES, History
+from desk.ticket import firsts
 from desk.ticket.models import Ticket
 
 
@@ -39,6 +40,9 @@ def record(
     )
     session.add(entry)
     session.flush()
+    if type == "StateUpdate" and entry.new_value is not None:
+        # Every channel's state change passes here: the one place that sees the first close.
+        firsts.note_state_change(session, ticket=ticket, state_name=entry.new_value, at=entry.created_at)
     return entry
 
 

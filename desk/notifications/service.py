@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -53,13 +53,15 @@ def notify(
 
 def unread_count(session: Session, *, agent: Agent) -> int:
     """How many of the agent's notifications are unread (one indexed COUNT)."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(Notification.agent_id == agent.id, Notification.read_at.is_(None))
-        )
-        or 0
+    return int(session.scalar(unread_count_query(agent)) or 0)
+
+
+def unread_count_query(agent: Agent) -> Select[int]:
+    """The COUNT of :func:`unread_count`, for a page that sends it with other questions."""
+    return (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.agent_id == agent.id, Notification.read_at.is_(None))
     )
 
 

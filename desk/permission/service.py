@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, event, false, literal, or_, select, union_all
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from core.db import utcnow
 from core.errors import NotFound, PermissionDenied
@@ -74,10 +74,32 @@ def cache_in(session: Session) -> None:
     session.info[_CACHE_KEY] = _Memo()
 
 
+# What the memo is made of: a change to one of these (pending, flushed or by a bulk
+# statement) drops it.  Agent is here because a role given through ``Agent.roles`` changes
+# the ``agent_role`` table without an AgentRole object; a ticket, article or task is not.
+_RIGHTS_MODELS: tuple[type, ...] = (
+    Agent,
+    AgentGroupPermission,
+    AgentRole,
+    Group,
+    Queue,
+    Role,
+    RoleGroupPermission,
+    TemporaryMembership,
+)
+_RIGHTS_TABLES = frozenset(model.__tablename__ for model in _RIGHTS_MODELS)  # type: ignore[attr-defined]
+
+
+def _touches_rights(session: Session) -> bool:
+    pending = (session.new, session.dirty, session.deleted)
+    return any(isinstance(obj, _RIGHTS_MODELS) for objects in pending for obj in objects)
+
+
 def _cache(session: Session) -> _Memo | None:
     memo: _Memo | None = session.info.get(_CACHE_KEY)
-    if memo is not None and (session.new or session.dirty or session.deleted):
-        # A grant or an agent flag may be pending: answer from the database (which flushes).
+    if memo is not None and _touches_rights(session):
+        # A grant, a role or an agent flag may be pending: answer from the database (which
+        # flushes).  Other pending rows (the ticket a use case is changing) leave it.
         memo.clear()
         return None
     return memo
@@ -85,18 +107,27 @@ def _cache(session: Session) -> _Memo | None:
 
 @event.listens_for(Session, "after_flush")
 def _forget_after_flush(session: Session, _context: Any) -> None:
+    # new/dirty/deleted still hold what this flush wrote (SQLAlchemy's after_flush).
     memo = session.info.get(_CACHE_KEY)
-    if memo is not None:
+    if memo is not None and _touches_rights(session):
         memo.clear()
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _forget_on_bulk_writes(state: ORMExecuteState) -> None:
-    # An UPDATE or DELETE statement (a bulk revoke, say) changes rows behind the ORM's back.
+    # An UPDATE or DELETE statement (a bulk revoke, say) changes rows behind the ORM's back;
+    # one on a table the memo is not made of (the "seen" marker's upsert) leaves it.
     if state.is_update or state.is_delete or state.is_insert:
         memo = state.session.info.get(_CACHE_KEY)
-        if memo is not None:
+        if memo is not None and _statement_table(state) in _RIGHTS_TABLES | {None}:
             memo.clear()
+
+
+def _statement_table(state: ORMExecuteState) -> str | None:
+    """The table an INSERT, UPDATE or DELETE writes, None when it cannot be told."""
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    return name if isinstance(name, str) else None
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -104,6 +135,16 @@ def _forget_after_rollback(session: Session, _previous: Any) -> None:
     memo = session.info.get(_CACHE_KEY)
     if memo is not None:
         memo.clear()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_transaction(session: Session, transaction: SessionTransaction) -> None:
+    # A savepoint rolled back may take a grant read since with it; a commit ends the unit
+    # of work.  (A flush's own inner transaction is neither and keeps the memo.)
+    if transaction.nested or transaction.parent is None:
+        memo = session.info.get(_CACHE_KEY)
+        if memo is not None:
+            memo.clear()
 
 
 def group_permissions(session: Session, agent: Agent) -> dict[int, set[str]]:
@@ -219,15 +260,24 @@ def is_admin(session: Session, actor: Actor) -> bool:
         return True
     if not isinstance(actor, Agent) or actor.read_only:
         return False
-    held = group_permissions(session, actor)
+    return "rw" in permissions_on_group_named(session, actor, ADMIN_GROUP)
+
+
+def permissions_on_group_named(session: Session, agent: Agent, name: str) -> set[str]:
+    """The permission types ``agent`` holds on the group called ``name`` (none if there is none).
+
+    With the unit of work's memo (:func:`cache_in`) this sends no statement of its own: the
+    agent's grants are read with their groups' names, so a name missing among them is a
+    group the agent holds nothing on.  The navigation asks it for the admin, stats and
+    designer groups on every page.
+    """
+    held = group_permissions(session, agent)
     cache = _cache(session)
-    if cache is not None and ADMIN_GROUP in cache.group_names:
-        # Learned with the agent's grants: they hold something on the admin group.
-        return "rw" in held.get(cache.group_names[ADMIN_GROUP], set())
-    if cache is not None and not any("rw" in perms for perms in held.values()):
-        return False
-    group_id = session.scalar(select(Group.id).where(Group.name == ADMIN_GROUP))
-    return group_id is not None and "rw" in held.get(group_id, set())
+    if cache is not None and agent.id in cache.groups:
+        group_id = cache.group_names.get(name)
+    else:
+        group_id = session.scalar(select(Group.id).where(Group.name == name))
+    return set(held.get(group_id, set())) if group_id is not None else set()
 
 
 def require_admin(session: Session, actor: Actor) -> None:
@@ -246,14 +296,24 @@ def queues_with(session: Session, agent: Agent, permission: str) -> list[Queue]:
     groups = {gid for gid, perms in group_permissions(session, agent).items() if permission in perms}
     if not groups:
         return []
+    if _cache(session) is None:
+        return list(session.scalars(select(Queue).where(Queue.group_id.in_(groups)).order_by(Queue.name)))
+    return [queue for queue in all_queues(session) if queue.group_id in groups]
+
+
+def all_queues(session: Session) -> list[Queue]:
+    """Every queue, valid or not, in path order; read once per unit of work with the memo.
+
+    A page asks for several permissions (move targets, the phone-ticket link) and lists the
+    queue tree too; a help desk has tens of queues, not millions.  A queue added or changed
+    in the session drops the memo, so it is listed.
+    """
     cache = _cache(session)
     if cache is None:
-        return list(session.scalars(select(Queue).where(Queue.group_id.in_(groups)).order_by(Queue.name)))
+        return list(session.scalars(select(Queue).order_by(Queue.name)))
     if cache.queues is None:
-        # Every queue once per unit of work: a page asks for several permissions (move
-        # targets, the phone-ticket link), and a help desk has tens of queues, not millions.
         cache.queues = list(session.scalars(select(Queue).order_by(Queue.name)))
-    return [queue for queue in cache.queues if queue.group_id in groups]
+    return list(cache.queues)
 
 
 def customer_ticket_condition(customer: CustomerUser) -> ColumnElement[bool]:

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import get_settings
-from core.errors import ValidationError
+from core.errors import FieldMessage, ValidationError
+from core.i18n import N_
 from desk.queue.models import Queue
 
 
@@ -78,11 +79,16 @@ def from_header(session: Session, queue: Queue) -> str:
     address = sender_address(session, queue)
     if not address:
         raise ValidationError(
-            "no sender address",
+            N_("no sender address"),
             errors={
                 "system_address": [
-                    f"the queue {queue.name} has no system address to send from: give it or a "
-                    "parent queue one, or set TICKETFLOW_DEFAULT_SENDER"
+                    FieldMessage(
+                        N_(
+                            "the queue %(queue)s has no system address to send from: give it or a "
+                            "parent queue one, or set TICKETFLOW_DEFAULT_SENDER"
+                        ),
+                        queue=queue.name,
+                    )
                 ]
             },
         )

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, FieldMessage, NotFound, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.agent.models import Group
 from desk.audit import service as audit
-from desk.permission.service import require_admin
+from desk.permission.service import all_queues, require_admin
 from desk.queue import identity
 from desk.queue.models import FOLLOW_UP_POLICIES, QUEUE_SEPARATOR, TIME_ACCOUNTING_POLICIES, Queue
 
@@ -33,7 +34,7 @@ def _number_errors(numbers: dict[str, int]) -> dict[str, list[str]]:
         if value < 0:
             errors[field] = ["cannot be negative"]
         elif value > MAX_MINUTES:
-            errors[field] = [f"at most {MAX_MINUTES} minutes"]
+            errors[field] = [FieldMessage(N_("at most %(num)s minutes"), num=MAX_MINUTES)]
     return errors
 
 
@@ -56,9 +57,11 @@ def _check(
     else:
         taken = session.scalar(select(Queue.id).where(Queue.name == full_name))
         if taken is not None and (queue is None or taken != queue.id):
-            errors["name"] = [f"a queue named {full_name} exists already"]
+            errors["name"] = [FieldMessage(N_("a queue named %(name)s exists already"), name=full_name)]
     if follow_up_policy not in FOLLOW_UP_POLICIES:
-        errors["follow_up_policy"] = [f"must be one of {', '.join(FOLLOW_UP_POLICIES)}"]
+        errors["follow_up_policy"] = [
+            FieldMessage(N_("must be one of %(choices)s"), choices=", ".join(FOLLOW_UP_POLICIES))
+        ]
     errors.update(_number_errors(numbers))
     if address is not None:
         if not _ADDRESS.match(address) or len(address) > 320:
@@ -66,7 +69,9 @@ def _check(
         else:
             owner = session.scalar(select(Queue).where(func.lower(Queue.system_address) == address))
             if owner is not None and (queue is None or owner.id != queue.id):
-                errors["system_address"] = [f"the address belongs to the queue {owner.name}"]
+                errors["system_address"] = [
+                    FieldMessage(N_("the address belongs to the queue %(queue)s"), queue=owner.name)
+                ]
     if display_name is not None and (len(display_name) > 200 or any(c in display_name for c in "\r\n<>")):
         errors["display_name"] = ["at most 200 characters, no line breaks or angle brackets"]
     return errors
@@ -97,7 +102,11 @@ def _check_time_accounting(policy: str | None) -> dict[str, list[str]]:
     """An error on ``time_accounting`` unless ``policy`` is None (unchanged) or a known one."""
     if policy is None or policy in TIME_ACCOUNTING_POLICIES:
         return {}
-    return {"time_accounting": [f"must be one of {', '.join(TIME_ACCOUNTING_POLICIES)}"]}
+    return {
+        "time_accounting": [
+            FieldMessage(N_("must be one of %(choices)s"), choices=", ".join(TIME_ACCOUNTING_POLICIES))
+        ]
+    }
 
 
 def _require_sender(session: Session, queue: Queue) -> None:
@@ -165,13 +174,13 @@ def create_queue(
     errors.update(_check_time_accounting(time_accounting))
     if "name" in errors and all(parts) and len(full_name) <= 400:
         # Kept as a conflict for the CLI and API, which say "exists already" as 409.
-        raise Conflict(f"a queue named {full_name!r} exists already")
+        raise Conflict(N_("a queue named %(name)r exists already"), name=full_name)
     parent = None
     if not errors and len(parts) > 1:
         parent_name = QUEUE_SEPARATOR.join(parts[:-1])
         parent = session.scalar(select(Queue).where(Queue.name == parent_name))
         if parent is None:
-            errors["name"] = [f"create the parent queue {parent_name} first"]
+            errors["name"] = [FieldMessage(N_("create the parent queue %(queue)s first"), queue=parent_name)]
     if errors:
         raise ValidationError("invalid queue", errors=errors)
     queue = Queue(
@@ -299,10 +308,11 @@ def get_queue(session: Session, *, name: str) -> Queue:
     """The queue with the full path ``name``."""
     queue = session.scalar(select(Queue).where(Queue.name == name))
     if queue is None:
-        raise NotFound(f"no queue named {name!r}")
+        raise NotFound(N_("no queue named %(name)r"), name=name)
     return queue
 
 
 def list_queues(session: Session) -> Sequence[Queue]:
     """All queues in path order (parents before children)."""
-    return session.scalars(select(Queue).order_by(Queue.name)).all()
+    # The same list the permission checks read: one statement per unit of work that opted in.
+    return all_queues(session)

@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound, ValidationError
+from core.errors import FieldMessage, NotFound, ValidationError
+from core.i18n import N_
 from desk.agent.models import Agent
 from desk.saved_view.models import KINDS, SavedView
 
@@ -52,7 +53,7 @@ def save_view(
     if not name:
         errors["name"] = ["this field is required"]
     elif len(name) > MAX_NAME:
-        errors["name"] = [f"at most {MAX_NAME} characters"]
+        errors["name"] = [FieldMessage(N_("at most %(num)s characters"), num=MAX_NAME)]
     if errors:
         raise ValidationError("invalid view", errors=errors)
     query = clean_query(kind, pairs)
@@ -63,7 +64,10 @@ def save_view(
     ).one_or_none()
     if existing is None:
         if len(list_views(session, agent=agent)) >= MAX_VIEWS:
-            raise ValidationError("too many views", errors={"name": [f"at most {MAX_VIEWS} views"]})
+            raise ValidationError(
+                N_("too many views"),
+                errors={"name": [FieldMessage(N_("at most %(num)s views"), num=MAX_VIEWS)]},
+            )
         existing = SavedView(agent_id=agent.id, name=name, kind=kind)
         session.add(existing)
     existing.query = query

@@ -1,6 +1,7 @@
 """Service levels: administration, and the due times of a ticket.
 
-Which level applies: the ticket's own (``ticket.service_level_id``), else its service's
+Which level applies: the ticket's own (``ticket.service_level_id``), else the first valid
+service-level rule that matches it (:mod:`desk.sla.rules`, by position), else its service's
 (:mod:`desk.services`), else its customer company's (the contracted level), else its queue's; a
 queue without a level but with minute targets counts them round the clock.  Due times follow
 :mod:`desk.sla.due` from the ticket's articles: the first response is the first article an
@@ -30,8 +31,9 @@ from desk.audit import service as audit
 from desk.calendar.hours import WorkingCalendar
 from desk.calendar.models import BusinessCalendar
 from desk.permission.service import require_admin
+from desk.sla import rules
 from desk.sla.due import ALWAYS, DueTimes, Targets, TicketClock, due_times
-from desk.sla.models import ServiceLevel
+from desk.sla.models import ServiceLevel, ServiceLevelRule
 from desk.ticket.models import Ticket
 
 PENDING_TYPES = ("pending_reminder", "pending_auto")
@@ -47,6 +49,8 @@ class Applied:
     targets: Targets
     pauses: bool
     level: ServiceLevel | None
+    # The rule that chose ``level`` (None: the ticket's own, its service's, company's or queue's).
+    rule: ServiceLevelRule | None = None
 
 
 def _snapshot(level: ServiceLevel) -> dict[str, object]:
@@ -206,18 +210,26 @@ def list_levels(session: Session) -> Sequence[ServiceLevel]:
 
 
 def applied(session: Session, ticket: Ticket) -> Applied | None:
-    """What applies to ``ticket``: the first level set of its own, its service's, its company's, its queue's.
+    """What applies to ``ticket``, the first level found in this order:
 
-    A queue without a level but with minute targets counts them round the clock.
+    1. the ticket's own level (``ticket.service_level_id``, set by an agent or a process);
+    2. the first valid service-level rule, by position, whose conditions all match and whose
+       level is active (:func:`desk.sla.rules.choose`: one statement for every rule);
+    3. its service's level, 4. its customer company's, 5. its queue's.
+
+    An inactive level found at 1, 3, 4 or 5 ends the search as before (no level).  A queue
+    without a level but with minute targets counts them round the clock.
     """
-    company = ticket.customer_company
-    service = ticket.service if ticket.service_id is not None else None
-    level_id = (
-        ticket.service_level_id
-        or (service.service_level_id if service is not None else None)
-        or (company.service_level_id if company is not None else None)
-        or ticket.queue.service_level_id
-    )
+    rule = rules.choose(session, ticket) if ticket.service_level_id is None else None
+    level_id = ticket.service_level_id or (rule.level_id if rule is not None else None)
+    if level_id is None:
+        company = ticket.customer_company
+        service = ticket.service if ticket.service_id is not None else None
+        level_id = (
+            (service.service_level_id if service is not None else None)
+            or (company.service_level_id if company is not None else None)
+            or ticket.queue.service_level_id
+        )
     level = session.get(ServiceLevel, level_id) if level_id is not None else None
     if level is not None and level.valid:
         calendar = level.calendar.working_calendar() if level.calendar is not None else ALWAYS
@@ -227,7 +239,9 @@ def applied(session: Session, ticket: Ticket) -> Applied | None:
             solution_minutes=level.solution_minutes,
             notify_before_percent=level.notify_before_percent,
         )
-        return Applied(calendar=calendar, targets=targets, pauses=level.pause_while_pending, level=level)
+        return Applied(
+            calendar=calendar, targets=targets, pauses=level.pause_while_pending, level=level, rule=rule
+        )
     queue = ticket.queue
     if queue.first_response_minutes or queue.update_minutes or queue.solution_minutes:
         targets = Targets(

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, false, func, literal, select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -44,6 +45,31 @@ def availability_of(session: Session, *, agent: Agent) -> tuple[str, datetime | 
     if row is None or (row.until is not None and row.until <= utcnow()):
         return "front_line", None
     return row.status, row.until
+
+
+def availabilities(
+    session: Session, *, agent_ids: Iterable[int], also: ScalarSelect[Any] | None = None
+) -> tuple[dict[int, tuple[str, datetime | None]], Any]:
+    """Each agent's status now and until when, as :func:`availability_of` says, in one statement.
+
+    ``also`` is a scalar subquery another part of the same page needs (the header's unread
+    count); it comes back as the second value, from the same round trip.
+    """
+    ids = sorted(set(agent_ids))
+    now = utcnow()
+    # One row even when no agent has a row: the availability is outer-joined to ``SELECT 1``.
+    one = select(literal(1).label("one")).subquery()
+    extra = also if also is not None else literal(None)
+    rows = session.execute(
+        select(extra, AgentAvailability)
+        .select_from(one)
+        .outerjoin(AgentAvailability, AgentAvailability.agent_id.in_(ids) if ids else false())
+    ).all()
+    found: dict[int, tuple[str, datetime | None]] = {agent_id: ("front_line", None) for agent_id in ids}
+    for _extra, row in rows:
+        if row is not None and not (row.until is not None and row.until <= now):
+            found[row.agent_id] = (row.status, row.until)
+    return found, rows[0][0] if rows else None
 
 
 def set_availability(

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import ValidationError
+from core.errors import FieldMessage, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.agent.models import Agent
 from desk.audit import service as audit
@@ -107,7 +108,7 @@ def update_template(
     ):
         errors["name"] = ["another template has this name"]
     if kind not in TEMPLATE_KINDS:
-        errors["kind"] = [f"must be one of {', '.join(TEMPLATE_KINDS)}"]
+        errors["kind"] = [FieldMessage(N_("must be one of %(choices)s"), choices=", ".join(TEMPLATE_KINDS))]
     if errors:
         raise ValidationError("invalid template", errors=errors)
     check_syntax(text)
@@ -227,11 +228,12 @@ def update_text(
     require_admin(session, actor)
     kind = "salutation" if isinstance(text_obj, Salutation) else "signature"
     model = type(text_obj)
+    invalid = N_("invalid salutation") if kind == "salutation" else N_("invalid signature")
     name = name.strip()
     if not name:
-        raise ValidationError(f"invalid {kind}", errors={"name": ["give it a name"]})
+        raise ValidationError(invalid, errors={"name": [N_("give it a name")]})
     if session.scalar(select(model.id).where(model.name == name, model.id != text_obj.id)):
-        raise ValidationError(f"invalid {kind}", errors={"name": ["this name is taken"]})
+        raise ValidationError(invalid, errors={"name": [N_("this name is taken")]})
     check_syntax(text)
     before = {"name": text_obj.name, "text": text_obj.text, "valid": text_obj.valid}
     text_obj.name, text_obj.text, text_obj.valid = name, text, valid
@@ -262,7 +264,12 @@ def save_auto_response(
     require_admin(session, actor)
     if kind not in AUTO_RESPONSE_KINDS:
         raise ValidationError(
-            "invalid kind", errors={"kind": [f"must be one of {', '.join(AUTO_RESPONSE_KINDS)}"]}
+            N_("invalid kind"),
+            errors={
+                "kind": [
+                    FieldMessage(N_("must be one of %(choices)s"), choices=", ".join(AUTO_RESPONSE_KINDS))
+                ]
+            },
         )
     errors: dict[str, list[str]] = {}
     if not subject.strip():

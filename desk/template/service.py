@@ -16,8 +16,8 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, false, literal, select
+from sqlalchemy.orm import Session, aliased
 
 from core.errors import Conflict, ValidationError
 from desk.actor import Actor
@@ -28,8 +28,7 @@ from desk.blob import service as blobs
 from desk.permission.service import require_admin
 from desk.queue import identity
 from desk.queue.models import Queue
-from desk.template import variants
-from desk.template.models import TEMPLATE_KINDS, Salutation, Signature, StandardTemplate
+from desk.template.models import TEMPLATE_KINDS, Salutation, Signature, StandardTemplate, TextVariant
 from desk.ticket.models import Ticket
 
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
@@ -182,24 +181,54 @@ def compose_answer(
     context = template_context(ticket, agent)
     language = ticket.customer_user.language if ticket.customer_user else None
     parts: list[str] = []
-    queue = ticket.queue
+    salutation, signature, worded = _answer_texts(session, ticket.queue, template, language)
 
     def wording(owner_type: str, owner_id: int, text: str) -> str:
-        return variants.pick(
-            session, owner_type=owner_type, owner_id=owner_id, language=language, text=text
-        ).text
+        variant = worded.get(owner_type)
+        return variant.text if variant is not None and variant.owner_id == owner_id else text
 
-    if queue.salutation_id:
-        salutation = session.get(Salutation, queue.salutation_id)
-        if salutation and salutation.valid:
-            parts.append(render(wording("salutation", salutation.id, salutation.text), context))
+    if salutation is not None and salutation.valid:
+        parts.append(render(wording("salutation", salutation.id, salutation.text), context))
     if template is not None:
         parts.append(render(wording("template", template.id, template.text), context))
-    if queue.signature_id:
-        signature = session.get(Signature, queue.signature_id)
-        if signature and signature.valid:
-            parts.append(render(wording("signature", signature.id, signature.text), context))
+    if signature is not None and signature.valid:
+        parts.append(render(wording("signature", signature.id, signature.text), context))
     return "\n\n".join(p.strip("\n") for p in parts)
+
+
+def _answer_texts(
+    session: Session, queue: Queue, template: StandardTemplate | None, language: str | None
+) -> tuple[Salutation | None, Signature | None, dict[str, TextVariant]]:
+    """The queue's salutation and signature and the variants in ``language`` of those two and
+    ``template``, in one statement (the reply form opens with every ticket page)."""
+    if not queue.salutation_id and not queue.signature_id and (template is None or not language):
+        return None, None, {}
+    kinds: dict[str, Any] = {"salutation": Salutation.id, "signature": Signature.id}
+    if template is not None:
+        kinds["template"] = literal(template.id)
+    aliases = {kind: aliased(TextVariant) for kind in kinds}
+    query = (
+        select(Salutation, Signature, *aliases.values())
+        .select_from(Queue)
+        .outerjoin(Salutation, Salutation.id == Queue.salutation_id)
+        .outerjoin(Signature, Signature.id == Queue.signature_id)
+        .where(Queue.id == queue.id)
+    )
+    for kind, owner_id in kinds.items():
+        alias = aliases[kind]
+        # No language: no variant (``false()`` rather than ``language IS NULL``).
+        on = (
+            and_(alias.owner_type == kind, alias.owner_id == owner_id, alias.language == language)
+            if language
+            else false()
+        )
+        query = query.outerjoin(alias, on)
+    row = session.execute(query.limit(1)).first()
+    if row is None:
+        return None, None, {}
+    salutation, signature, *found = row
+    worded = {kind: variant for kind, variant in zip(kinds, found, strict=True) if variant is not None}
+    return salutation, signature, worded
 
 
 def attachment_drafts(session: Session, *, ticket: Ticket, template_id: int) -> list[AttachmentDraft]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import ValidationError
+from core.errors import FieldMessage, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.audit import service as audit
 from desk.permission.service import require_admin
@@ -80,7 +81,10 @@ def set_variant(
         raise ValueError(f"unknown text kind {owner_type!r}")
     if language not in VARIANT_LANGUAGES:
         raise ValidationError(
-            "invalid language", errors={"language": [f"one of {', '.join(VARIANT_LANGUAGES)}"]}
+            N_("invalid language"),
+            errors={
+                "language": [FieldMessage(N_("one of %(choices)s"), choices=", ".join(VARIANT_LANGUAGES))]
+            },
         )
     # Imported here: desk.template.service imports this module to pick the wording.
     from desk.template.service import check_syntax

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import ValidationError
+from core.errors import FieldMessage, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.audit import service as audit
 from desk.permission.service import require_admin
@@ -81,7 +82,7 @@ def update_state(
             )
         )
         if leading:
-            errors["valid"] = [f"the pending state {leading} changes to it"]
+            errors["valid"] = [FieldMessage(N_("the pending state %(state)s changes to it"), state=leading)]
     if errors:
         raise ValidationError("invalid state", errors=errors)
     before = _state_snapshot(state)

@@ -106,8 +106,13 @@ class Ticket(Base):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pending_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: every statistics figure about tickets reads a range of creation times.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The first customer-visible agent answer and the first close, for the statistics
+    # (desk.ticket.firsts writes them when they happen; a reopen keeps the first close).
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Escalation due times, computed from the queue's targets (filled by the SLA code).
     first_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     update_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -134,6 +139,11 @@ class Ticket(Base):
     # Loaded on use: only a ticket with a service pays the one query.
     service: Mapped[Service | None] = relationship()
     state: Mapped[State] = relationship(lazy="joined")
+    # The administrator's name of the ticket's priority, if any (read only; the ticket page
+    # loads it with the ticket instead of every name).
+    priority_name: Mapped[TicketPriority | None] = relationship(
+        primaryjoin="foreign(Ticket.priority) == TicketPriority.id", viewonly=True
+    )
     type: Mapped[TicketType | None] = relationship()
     customer_user: Mapped[CustomerUser | None] = relationship()
     customer_company: Mapped[CustomerCompany | None] = relationship()

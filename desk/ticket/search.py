@@ -1,7 +1,10 @@
-"""Finding tickets: by number, words, customer, queue, state type and creation date.
+"""Finding tickets: by number, words, customer, title, queue, state type and creation date.
 
-Results are always limited to the tickets the actor may read (the same condition as the
-ticket lists), so a search never reveals a ticket in a queue the agent cannot see.
+The one search every channel uses: the search page, the problem page's related tickets and
+``GET /api/v1/tickets`` (its query parameters are these criteria).  Results are always
+limited to the tickets the actor may read (the same condition as the ticket lists), so a
+search never reveals a ticket in a queue the agent cannot see, and a customer's words match
+only the articles the customer can read.
 
 Words are matched against the subject and body of the ticket's articles and its title.
 On PostgreSQL that is full-text search, ``to_tsvector('simple', …) @@
@@ -42,8 +45,13 @@ class SearchCriteria:
     number: str = ""
     words: str = ""
     customer_email: str = ""
-    queue_id: int | None = None
-    state_type: str | None = None
+    # Tickets of one customer user (the API's ``customer_user_id``); the e-mail above matches text.
+    customer_user_id: int | None = None
+    # Text contained in the title, any case (the words above search titles and articles alike).
+    title: str = ""
+    # Any of these queues / state types; empty: every one the actor may read.
+    queue_ids: tuple[int, ...] = ()
+    state_types: tuple[str, ...] = ()
     created_from: datetime | None = None
     created_before: datetime | None = None
 
@@ -54,8 +62,10 @@ class SearchCriteria:
             self.number.strip()
             or self.words.strip()
             or self.customer_email.strip()
-            or self.queue_id is not None
-            or self.state_type
+            or self.customer_user_id is not None
+            or self.title.strip()
+            or self.queue_ids
+            or self.state_types
             or self.created_from
             or self.created_before
         )
@@ -69,14 +79,22 @@ def search_tickets(
     query = (
         select(Ticket)
         .where(permissions.visible_ticket_condition(session, actor))
-        .options(selectinload(Ticket.locked_by), selectinload(Ticket.customer_user))
+        .options(
+            selectinload(Ticket.locked_by),
+            selectinload(Ticket.customer_user),
+            selectinload(Ticket.owner),
+            selectinload(Ticket.responsible),
+        )
     )
     number = criteria.number.strip()
     if number:
         query = query.where(Ticket.number.like(f"%{_escape_like(number)}%", escape="\\"))
     words = " ".join(criteria.words.split())
     if words:
-        query = query.where(_words_condition(session, words))
+        # A customer's words match only what the customer can read: an internal note must not
+        # reveal, by a hit, that it mentions a word.
+        customer_only = isinstance(actor, CustomerUser)
+        query = query.where(_words_condition(session, words, customer_visible_only=customer_only))
     email = criteria.customer_email.strip().lower()
     if email:
         query = query.where(
@@ -85,10 +103,15 @@ def search_tickets(
                 CustomerUser.email.ilike(f"%{_escape_like(email)}%", escape="\\"),
             )
         )
-    if criteria.queue_id is not None:
-        query = query.where(Ticket.queue_id == criteria.queue_id)
-    if criteria.state_type:
-        query = query.where(exists().where(State.id == Ticket.state_id, State.type == criteria.state_type))
+    if criteria.customer_user_id is not None:
+        query = query.where(Ticket.customer_user_id == criteria.customer_user_id)
+    title = criteria.title.strip()
+    if title:
+        query = query.where(Ticket.title.ilike(f"%{_escape_like(title)}%", escape="\\"))
+    if criteria.queue_ids:
+        query = query.where(Ticket.queue_id.in_(criteria.queue_ids))
+    if criteria.state_types:
+        query = query.where(exists().where(State.id == Ticket.state_id, State.type.in_(criteria.state_types)))
     if criteria.created_from is not None:
         query = query.where(Ticket.created_at >= criteria.created_from)
     if criteria.created_before is not None:
@@ -104,13 +127,14 @@ def _check(criteria: SearchCriteria) -> None:
         ("number", criteria.number),
         ("words", criteria.words),
         ("customer", criteria.customer_email),
+        ("title", criteria.title),
     ):
         problem = text_problem(value)
         if problem:
             errors[field] = [problem]
     if len(criteria.words) > MAX_WORDS_LENGTH:
         errors["words"] = [f"at most {MAX_WORDS_LENGTH} characters"]
-    if criteria.state_type and criteria.state_type not in STATE_TYPES:
+    if any(state_type not in STATE_TYPES for state_type in criteria.state_types):
         errors["state_type"] = [f"must be one of {', '.join(STATE_TYPES)}"]
     if (
         criteria.created_from is not None
@@ -122,12 +146,14 @@ def _check(criteria: SearchCriteria) -> None:
         raise ValidationError("invalid search", errors=errors)
 
 
-def _words_condition(session: Session, words: str) -> ColumnElement[bool]:
+def _words_condition(session: Session, words: str, *, customer_visible_only: bool) -> ColumnElement[bool]:
+    readable = [Article.is_visible_for_customer.is_(True)] if customer_visible_only else []
     if session.get_bind().dialect.name == "postgresql":
         # Literal SQL on purpose: the indexed expression must match exactly (no bound
         # parameters inside it), or PostgreSQL cannot use ix_article_search.
         in_article = exists().where(
             Article.ticket_id == Ticket.id,
+            *readable,
             text(
                 "to_tsvector('simple', (article.subject || ' ') || article.body_text)"
                 " @@ plainto_tsquery('simple', :search_words)"
@@ -144,6 +170,7 @@ def _words_condition(session: Session, words: str) -> ColumnElement[bool]:
         conditions.append(
             exists().where(
                 Article.ticket_id == Ticket.id,
+                *readable,
                 Article.subject.ilike(pattern, escape="\\") | Article.body_text.ilike(pattern, escape="\\"),
             )
             | Ticket.title.ilike(pattern, escape="\\")

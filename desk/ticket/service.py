@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.config import get_settings
 from core.db import utcnow
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.errors import FieldMessage, NotFound, PermissionDenied, ValidationError
 from core.i18n import N_
 from desk.actor import SYSTEM, Actor, actor_label
 from desk.agent.models import Agent
@@ -25,7 +25,7 @@ from desk.customer.models import CustomerCompany, CustomerUser
 from desk.history import service as history
 from desk.permission import service as permissions
 from desk.queue.models import Queue
-from desk.ticket import states
+from desk.ticket import firsts, states
 from desk.ticket.errors import TicketLocked, TicketMerged
 from desk.ticket.models import State, Ticket, TicketLink, TicketType
 from desk.ticket.numbers import next_number
@@ -37,8 +37,12 @@ MAX_TITLE = 255
 
 
 def get_ticket(session: Session, *, actor: Actor, ticket_id: int) -> Ticket:
-    """The ticket with ``ticket_id`` if ``actor`` may read it."""
-    ticket = session.get(Ticket, ticket_id)
+    """The ticket with ``ticket_id`` if ``actor`` may read it (customer user and priority name joined)."""
+    # Every page of a ticket shows its customer and priority: loaded with it, not by
+    # statements of their own.
+    ticket = session.get(
+        Ticket, ticket_id, options=[joinedload(Ticket.customer_user), joinedload(Ticket.priority_name)]
+    )
     if ticket is None:
         raise NotFound("no such ticket")
     permissions.require_ticket_read(session, actor, ticket)
@@ -108,7 +112,10 @@ def create_ticket(
     else:
         permissions.require_queue(session, actor, queue, "create")
     if not queue.valid:
-        raise ValidationError(N_("invalid queue"), errors={"queue": [f"{queue.name} is not active"]})
+        raise ValidationError(
+            N_("invalid queue"),
+            errors={"queue": [FieldMessage(N_("%(queue)s is not active"), queue=queue.name)]},
+        )
     title = _clean_title(title)
     _check_priority(priority)
     state = state or states.get_state(session, "new")
@@ -156,7 +163,10 @@ def move(session: Session, *, actor: Actor, ticket: Ticket, queue: Queue, commen
     permissions.require_queue(session, actor, queue, "move_into")
     _require_changeable(ticket)
     if not queue.valid:
-        raise ValidationError(N_("invalid queue"), errors={"queue": [f"{queue.name} is not active"]})
+        raise ValidationError(
+            N_("invalid queue"),
+            errors={"queue": [FieldMessage(N_("%(queue)s is not active"), queue=queue.name)]},
+        )
     if queue.id == ticket.queue_id:
         return
     old = ticket.queue.name
@@ -191,7 +201,15 @@ def set_owner(session: Session, *, actor: Actor, ticket: Ticket, owner: Agent) -
     if not (owner.active and permissions.has_queue_permission(session, owner, ticket.queue, "owner")):
         raise ValidationError(
             N_("invalid owner"),
-            errors={"owner": [f"{owner.login} has no owner right on {ticket.queue.name}"]},
+            errors={
+                "owner": [
+                    FieldMessage(
+                        N_("%(login)s has no owner right on %(queue)s"),
+                        login=owner.login,
+                        queue=ticket.queue.name,
+                    )
+                ]
+            },
         )
     if ticket.owner_id == owner.id:
         return
@@ -210,7 +228,15 @@ def set_responsible(session: Session, *, actor: Actor, ticket: Ticket, responsib
     ):
         raise ValidationError(
             N_("invalid responsible agent"),
-            errors={"responsible": [f"{responsible.login} cannot read {ticket.queue.name}"]},
+            errors={
+                "responsible": [
+                    FieldMessage(
+                        N_("%(login)s cannot read %(queue)s"),
+                        login=responsible.login,
+                        queue=ticket.queue.name,
+                    )
+                ]
+            },
         )
     if ticket.responsible_id == responsible.id:
         return
@@ -236,18 +262,24 @@ def set_state(
     if state.type == "merged":
         raise ValidationError(N_("invalid state"), errors={"state": [N_("use merge to merge tickets")]})
     if not state.valid:
-        raise ValidationError("invalid state", errors={"state": [f"{state.name} is not active"]})
+        raise ValidationError(
+            N_("invalid state"),
+            errors={"state": [FieldMessage(N_("%(state)s is not active"), state=state.name)]},
+        )
     _check_state_time(state, pending_until)
     new_pending = pending_until if state.is_pending else None
-    if ticket.state_id != state.id:
-        old = ticket.state.name
+    state_changes, pending_changes = ticket.state_id != state.id, ticket.pending_until != new_pending
+    old, old_pending = ticket.state.name, ticket.pending_until
+    # Both changes in one UPDATE of the ticket, then their history rows in the same order.
+    if state_changes:
         ticket.state = state
-        session.flush()
-        history.record(session, ticket=ticket, actor=actor, type="StateUpdate", old=old, new=state.name)
-    if ticket.pending_until != new_pending:
-        old_pending = ticket.pending_until
+    if pending_changes:
         ticket.pending_until = new_pending
+    if state_changes or pending_changes:
         session.flush()
+    if state_changes:
+        history.record(session, ticket=ticket, actor=actor, type="StateUpdate", old=old, new=state.name)
+    if pending_changes:
         history.record(
             session,
             ticket=ticket,
@@ -381,6 +413,7 @@ def merge(session: Session, *, actor: Actor, ticket: Ticket, into: Ticket) -> No
     moved = list(ticket.articles)
     for article in moved:
         article.ticket_id = into.id
+    firsts.move_responses(session, source=ticket, target=into)
     old_state = ticket.state.name
     old_pending = ticket.pending_until
     ticket.state = states.first_state_of_type(session, "merged")
@@ -544,7 +577,11 @@ def _check_state_time(state: State, pending_until: datetime | None) -> None:
     if state.is_pending and pending_until is None:
         raise ValidationError(
             N_("pending time missing"),
-            errors={"pending_until": [f"state {state.name} needs a pending-until time"]},
+            errors={
+                "pending_until": [
+                    FieldMessage(N_("state %(state)s needs a pending-until time"), state=state.name)
+                ]
+            },
         )
     if pending_until is not None and pending_until.tzinfo is None:
         raise ValidationError(

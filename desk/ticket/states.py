@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, FieldMessage, NotFound, ValidationError
+from core.i18n import N_
 from desk.actor import Actor
 from desk.permission.service import require_admin
 from desk.ticket.models import STATE_TYPES, State
@@ -43,7 +44,7 @@ def get_state(session: Session, name: str) -> State:
     """The state called ``name``."""
     state = session.scalar(select(State).where(State.name == name))
     if state is None:
-        raise NotFound(f"no state named {name!r}")
+        raise NotFound(N_("no state named %(name)r"), name=name)
     return state
 
 
@@ -51,7 +52,7 @@ def first_state_of_type(session: Session, type_: str) -> State:
     """The oldest valid state of ``type_`` (``merged`` for merging, ``open`` for reopening)."""
     state = session.scalar(select(State).where(State.type == type_, State.valid.is_(True)).order_by(State.id))
     if state is None:
-        raise NotFound(f"no valid state of type {type_!r}")
+        raise NotFound(N_("no valid state of type %(type)r"), type=type_)
     return state
 
 
@@ -75,13 +76,13 @@ def create_state(
     if not name:
         errors["name"] = ["a state needs a name"]
     if type not in STATE_TYPES:
-        errors["type"] = [f"must be one of {', '.join(STATE_TYPES)}"]
+        errors["type"] = [FieldMessage(N_("must be one of %(choices)s"), choices=", ".join(STATE_TYPES))]
     if type == "pending_auto" and next_state is None:
         errors["next_state"] = ["a pending-auto state needs the state it changes to"]
     if errors:
         raise ValidationError("invalid state", errors=errors)
     if session.scalar(select(State.id).where(State.name == name)) is not None:
-        raise Conflict(f"a state named {name!r} exists already")
+        raise Conflict(N_("a state named %(name)r exists already"), name=name)
     state = State(name=name, type=type, next_state_id=next_state.id if next_state else None)
     session.add(state)
     session.flush()

@@ -4,6 +4,11 @@ The queue decides whether the forms ask (``Queue.time_accounting``: off, optiona
 required).  The value arrives as the user typed it (a form's text, an API's number) and is
 checked here, so the web form, the API and a process task refuse the same input with the
 same field error on ``time_units``.
+
+A queue whose accounting is off books nothing: an agent who sends minutes there anyway (an
+API client, a form opened before the queue was switched off) gets a field error rather than
+a silent drop or a row the ticket page and the statistics would hide (zero and an empty
+value are fine).  Customers and the system never book time; what they send is ignored.
 """
 
 from __future__ import annotations
@@ -19,14 +24,19 @@ from desk.ticket.models import Ticket
 from desk.time_accounting.models import MAX_MINUTES, TimeAccounting
 
 FIELD = "time_units"
+# The policy of an actor who books no time (customers, the system): whatever came is ignored.
+NOT_BOOKED = "ignored"
 
 
 def parse(raw: object, *, policy: str) -> int | None:
     """The minutes in ``raw`` (None when nothing was entered and the queue allows that).
 
     Raises :class:`ValidationError` on ``time_units`` for a missing required value, a
-    non-number, a negative or a too large number.
+    non-number, a negative or a too large number, and for minutes sent to a queue whose
+    accounting is off.  With :data:`NOT_BOOKED` nothing is looked at.
     """
+    if policy == NOT_BOOKED:
+        return None
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if policy == "required":
             raise ValidationError(
@@ -49,6 +59,11 @@ def parse(raw: object, *, policy: str) -> int | None:
     if minutes > MAX_MINUTES:
         # The msgid names the number: MAX_MINUTES is one week.
         raise _invalid(N_("at most 10080 minutes (one week) per entry"))
+    if minutes and policy == "off":
+        raise ValidationError(
+            N_("time accounting is off for this queue"),
+            errors={FIELD: [N_("time accounting is off for this queue")]},
+        )
     return minutes
 
 
@@ -82,7 +97,7 @@ def book(
 
 def policy_for(actor: Actor, ticket: Ticket) -> str:
     """The ticket's queue policy for ``actor``: only agents are asked for their time."""
-    return ticket.queue.time_accounting if isinstance(actor, Agent) else "off"
+    return ticket.queue.time_accounting if isinstance(actor, Agent) else NOT_BOOKED
 
 
 def record(

@@ -65,8 +65,8 @@ def test_by_customer_queue_state_and_dates(session, agent, queue):
     by_customer = search_tickets(
         session, actor=admin, criteria=SearchCriteria(customer_email="jane.roe@acme")
     )
-    by_queue = search_tickets(session, actor=admin, criteria=SearchCriteria(queue_id=queue("Raw").id))
-    by_state = search_tickets(session, actor=admin, criteria=SearchCriteria(state_type="closed"))
+    by_queue = search_tickets(session, actor=admin, criteria=SearchCriteria(queue_ids=(queue("Raw").id,)))
+    by_state = search_tickets(session, actor=admin, criteria=SearchCriteria(state_types=("closed",)))
     today = search_tickets(
         session,
         actor=admin,
@@ -107,7 +107,7 @@ def test_like_wildcards_are_literal(session, agent):
 
 def test_invalid_criteria_are_refused(session, agent):
     with pytest.raises(ValidationError):
-        search_tickets(session, actor=agent("admin"), criteria=SearchCriteria(state_type="gone"))
+        search_tickets(session, actor=agent("admin"), criteria=SearchCriteria(state_types=("gone",)))
     with pytest.raises(ValidationError):
         search_tickets(
             session,

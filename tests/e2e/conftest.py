@@ -20,12 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
 from core.config import get_settings
-from core.db import make_engine, make_sessionmaker, session_scope
-from core.migrate import upgrade
-from desk.demo import DEMO_PASSWORD, seed_demo
-from engine.demo import seed_processes
-from mail.demo import seed_auto_responses
-from tests.conftest import IN_CI, WORKER, create_pg_database, unavailable
+from core.db import make_engine, make_sessionmaker
+from desk.demo import DEMO_PASSWORD
+from tests.conftest import IN_CI, WORKER, seeded_pg_database, unavailable
 from web import create_app
 from web.auth.limiter import InMemoryLoginLimiter
 
@@ -47,14 +44,8 @@ CHROMIUM_ARGS = [
 def e2e_factory(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
     """A committed database of the module's own, seeded and with processes running."""
     name = f"tf_e2e_{request.module.__name__.rsplit('.', 1)[-1][:20]}_{WORKER}"
-    engine = make_engine(create_pg_database(name))
-    upgrade(engine)
-    factory = make_sessionmaker(engine)
-    with session_scope(factory) as session:
-        seed_demo(session)
-        seed_auto_responses(session)
-        seed_processes(session)
-    yield factory
+    engine = make_engine(seeded_pg_database(name))
+    yield make_sessionmaker(engine)
     engine.dispose()
 
 

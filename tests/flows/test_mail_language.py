@@ -167,3 +167,35 @@ def test_a_file_goes_only_with_a_mail_without_an_article_under_a_plain_name(sess
     )
     assert outbox.attached_file(plain) is None
     assert list(compose(plain, session=session).iter_attachments()) == []
+
+
+def test_the_weekly_mail_text_says_the_workbook_is_attached(session, agent, german):
+    from reports import weekly
+
+    admin = agent("admin")
+    subscription = weekly.subscribe(session, actor=admin)
+    assert weekly.send(session, subscription=subscription, now=datetime(2026, 6, 3, 7, 0, tzinfo=UTC))
+    row = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_addr == admin.email).order_by(OutboxMessage.id.desc())
+    ).first()
+    assert row is not None
+    message = compose(row, session=session)
+    text = message.get_body(("plain",))
+    assert text is not None
+    (file,) = list(message.iter_attachments())
+    # The sentence names the very file that is attached.
+    assert (
+        f"Every figure is also attached to this mail as an Excel workbook ({file.get_filename()})."
+        in text.get_content()
+    )
+    assert "on the statistics page." in text.get_content()
+
+    # The sentence goes through the reader's catalog, the file name filled in afterwards.
+    german(
+        "Every figure is also attached to this mail as an Excel workbook (%(file)s).",
+        "Alle Kennzahlen hängen zusätzlich als Excel-Arbeitsmappe an (%(file)s).",
+    )
+    german_text = weekly.compose([], start="2026-05-27", end="2026-06-02", language="de", workbook="w.xlsx")
+    assert "Alle Kennzahlen hängen zusätzlich als Excel-Arbeitsmappe an (w.xlsx)." in german_text
+    # Without a workbook (nothing attached) the text does not claim one.
+    assert "Excel" not in weekly.compose([], start="2026-05-27", end="2026-06-02", language="en")

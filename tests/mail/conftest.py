@@ -24,15 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import config, db, jobs
-from core.db import make_engine, make_sessionmaker, session_scope
-from core.migrate import upgrade
-from desk.demo import seed_demo
+from core.db import make_sessionmaker
 from desk.rawmail.models import RawMail
 from desk.ticket.models import Ticket
-from engine.demo import seed_processes
-from mail.demo import seed_auto_responses
 from mail.inbound.smtp_receiver import make_controller
-from tests.conftest import WORKER, create_pg_database
+from tests.conftest import WORKER, seeded_pg_database
 
 
 def free_port() -> int:
@@ -97,16 +93,7 @@ class Relay:
 @pytest.fixture(scope="module")
 def mail_database(request: pytest.FixtureRequest) -> str:
     """A migrated database with demo data, automatic answers and the default processes."""
-    name = f"tf_mail_{request.module.__name__.rsplit('.', 1)[-1][:20]}_{WORKER}"
-    url = create_pg_database(name)
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_scope(make_sessionmaker(engine)) as session:
-        seed_demo(session)
-        seed_auto_responses(session)
-        seed_processes(session)
-    engine.dispose()
-    return url
+    return seeded_pg_database(f"tf_mail_{request.module.__name__.rsplit('.', 1)[-1][:20]}_{WORKER}")
 
 
 @pytest.fixture

@@ -26,20 +26,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import config, db, jobs
 from core.db import make_engine, make_sessionmaker, session_scope
-from core.migrate import upgrade
 from desk.article.models import Article, Attachment
-from desk.demo import seed_demo
 from desk.rawmail.models import RawMail
 from desk.ticket.models import Ticket
-from engine.demo import seed_processes
-from mail.demo import seed_auto_responses
 from mail.inbound.smtp_receiver import make_controller
-from tests.conftest import DB_PREFIX, IN_CI, WORKER, create_pg_database
+from tests.conftest import IN_CI, WORKER, seeded_pg_database
 from tests.mail.conftest import Relay, RelayBehaviour, free_port
 from tests.subprocesses import TICKETFLOW, ticketflow_env
 
@@ -81,57 +77,6 @@ def as_sent(data: bytes) -> bytes:
     """``data`` as an MTA hands it on: lines end in CRLF (aiosmtpd reads nothing else)."""
     data = re.sub(rb"\r\n|\n|\r(?!\n)", b"\r\n", data)
     return data if data.endswith(b"\r\n") else data + b"\r\n"
-
-
-class _DropJobs:
-    """A job backend that drops every message (the demo data's own outbox rows stay queued)."""
-
-    def send(self, name: str, kwargs: dict[str, Any]) -> None:
-        """Drop ``name``: nothing of the seeding is delivered."""
-
-
-def _seeded_database(name: str) -> str:
-    """A migrated database with the demo data, automatic answers and default processes."""
-    url = create_pg_database(name)
-    engine = make_engine(url)
-    upgrade(engine)
-    jobs.set_backend(_DropJobs())
-    try:
-        with session_scope(make_sessionmaker(engine)) as session:
-            seed_demo(session)
-            seed_auto_responses(session)
-            seed_processes(session)
-    finally:
-        jobs.set_backend(None)
-        engine.dispose()
-    return url
-
-
-_TEMPLATE: dict[str, str] = {}
-
-
-def _database(name: str) -> str:
-    """A copy of this worker's seeded database (migrated and seeded once, then cloned)."""
-    if "url" not in _TEMPLATE:
-        _TEMPLATE["url"] = _seeded_database(f"tf_corpus_template_{WORKER}")
-    template = _TEMPLATE["url"].rsplit("/", 1)
-    copy = f"{DB_PREFIX}{name}"[:63]
-    admin = create_engine(f"{template[0]}/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
-            # A template may have no connection at all; a pooled one the migration left is ours.
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": template[1]},
-            )
-            conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{template[1]}"'))
-    finally:
-        admin.dispose()
-    return f"{template[0]}/{copy}"
 
 
 def _over_smtp(files: list[Path], database_url: str) -> dict[str, str]:
@@ -248,8 +193,8 @@ def channels_of(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         files = _files(group)
         assert files, f"no corpus mails for {group}"
         tag = group.replace("-", "_")[:16]
-        smtp_url = _database(f"tf_corpus_s_{tag}_{WORKER}")
-        pipe_url = _database(f"tf_corpus_p_{tag}_{WORKER}")
+        smtp_url = seeded_pg_database(f"tf_corpus_s_{tag}_{WORKER}")
+        pipe_url = seeded_pg_database(f"tf_corpus_p_{tag}_{WORKER}")
         refused = _over_smtp(files, smtp_url)
         assert refused == {}, "the SMTP receiver refused corpus mails"
         refused = _through_the_pipe(files, pipe_url, tmp_path_factory.mktemp(f"pipe-{group}"))

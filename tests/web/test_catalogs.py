@@ -138,3 +138,30 @@ def test_the_bpmn_extractor_finds_task_and_process_names_but_no_message_names():
     assert "Triage" in names
     assert "Work" in names
     assert "customer_replied" not in names  # a <bpmn:message>, read only by the engine
+
+
+def test_messages_that_name_something_are_extracted_with_placeholders(extracted):
+    """Errors naming a queue, an address, a step or a file are msgids with named placeholders
+    (``core.errors.FieldMessage``), not f-strings the catalog can never hold."""
+    where = {_key(m.id): {path for path, _line in m.locations} for m in extracted if m.id}
+    expected = {
+        "%(queue)s is not active": "desk/ticket/service.py",
+        "%(address)s is a customer's address": "desk/article/recipients.py",
+        "%(login)s has no owner right on %(queue)s": "desk/ticket/service.py",
+        "state %(state)s needs a pending-until time": "desk/ticket/service.py",
+        "step %(step)r: %(reason)s": "engine/runtime.py",
+        "the process cannot be deployed: %(problems)s": "engine/errors.py",
+        "%(where)s: form %(file)r is not supplied": "engine/parser.py",
+        "processes call themselves: %(cycle)s": "engine/parser.py",
+        "there is no agent with the login %(login)r": "processes/operators.py",
+        "a priority is 1 to 5, not %(priority)r": "processes/operators.py",
+        "%(state)s is not a closed state": "flows/state.py",
+        "at most %(num)s at once": "flows/bulk.py",
+        "time accounting is off for this queue": "desk/time_accounting/service.py",
+        "Every figure is also attached to this mail as an Excel workbook (%(file)s).": "reports/weekly.py",
+    }
+    for msgid, path in expected.items():
+        assert msgid in where, msgid
+        assert any(found.startswith(path) for found in where[msgid]), (msgid, where[msgid])
+    flagged = {_key(m.id) for m in extracted if m.id and "python-format" in m.flags}
+    assert "%(queue)s is not active" in flagged  # translators are told about the placeholder

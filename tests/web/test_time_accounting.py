@@ -213,3 +213,53 @@ def test_the_time_figure_and_its_csv_give_the_known_answers(session, agent, cust
         "1",
         "10",
     ]
+
+
+def test_minutes_sent_to_an_off_queue_are_refused_alike_by_web_and_api(
+    app, client, login, session, agent, customer, first_level
+):
+    """Accounting off: the API and a posted web form get the same field error, no row."""
+    assert first_level.time_accounting == "off"
+    ticket = make_ticket(session, first_level, customer, "Nobody books time here")
+    with_process(session, ticket)
+    login("alice")
+    view = f"/tickets/{ticket.id}"
+    articles_before = len(ticket.articles)
+
+    # A form opened before the queue was switched off still carries the field.
+    refused = web_post(client, f"/tickets/{ticket.id}/note", view, body="Took an hour.", time_units="60")
+    assert refused.status_code == 422
+    assert "time accounting is off for this queue" in refused.text
+    assert "Took an hour." in refused.text  # the form keeps what was typed
+    task = open_task(session, ticket)
+    refused_task = web_post(client, f"/tasks/{task.id}/complete", view, time_units="7")
+    assert refused_task.status_code == 422
+    assert "time accounting is off for this queue" in refused_task.text
+
+    api = app.test_client()
+    token = agents.create_token(session, actor=SYSTEM, agent=agent("alice"), name="test")
+    for path, payload in (
+        (f"/tickets/{ticket.id}/articles", {"kind": "note", "body": "x", "time_units": 15}),
+        (f"/tickets/{ticket.id}/articles", {"kind": "reply", "body": "x", "time_units": 15}),
+        (f"/tasks/{task.id}/complete", {"time_units": 7}),
+    ):
+        answer = api_post(api, token, path, payload)
+        assert answer.status_code == 422, answer.get_data(as_text=True)
+        assert answer.get_json()["errors"]["time_units"] == ["time accounting is off for this queue"]
+
+    session.expire_all()
+    assert len(session.get(Ticket, ticket.id).articles) == articles_before
+    assert open_task(session, ticket).id == task.id
+    assert rows_of(session, ticket) == []
+
+    # Zero and no value are no time: accepted on both channels, nothing booked.
+    web_post(client, f"/tickets/{ticket.id}/note", view, body="Quick look.", time_units="0")
+    zero = api_post(
+        api, token, f"/tickets/{ticket.id}/articles", {"kind": "note", "body": "y", "time_units": 0}
+    )
+    assert zero.status_code == 201
+    plain = api_post(api, token, f"/tasks/{task.id}/complete", {"time_units": None})
+    assert plain.status_code == 200, plain.get_data(as_text=True)
+    session.expire_all()
+    assert len(session.get(Ticket, ticket.id).articles) == articles_before + 2
+    assert rows_of(session, ticket) == []

@@ -48,41 +48,53 @@ def mail_ingest(sender: str | None, recipients: tuple[str, ...], more_recipients
 
     The envelope is stored with it: --sender and every --recipient (further recipients may
     follow as arguments, as Postfix's ${recipient} expands to one argument per recipient).
-    Exits 75 when the database cannot be reached, so the MTA retries later.  With Redis
-    configured the mail is stored and handed to the workers (mail.inbound.pipe, a light
-    start); without, it is processed here.
+    The mail goes to the running SMTP receiver (TICKETFLOW_SMTP_RECEIVER_HOST/PORT) when one
+    of this installation listens there, else it is stored here: with Redis configured it is
+    stored and handed to the workers (mail.inbound.pipe), without it is processed here.
+    Exits 75 when the mail cannot be stored now, so the MTA retries later.
+    """
+    from mail.inbound.pipe_client import ingest
+
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        raise click.ClickException("no mail on standard input")
+    status = ingest(data, sender=sender, recipients=(*recipients, *more_recipients), direct=ingest_directly)
+    if status:
+        sys.exit(status)
+
+
+def ingest_directly(data: bytes, envelope_from: str, envelope_to: str) -> int:
+    """The pipe storing the mail itself (no receiver took it); prints the outcome, returns the status.
+
+    The fallback of :mod:`mail.inbound.pipe_client`, for the console script's light start
+    (:mod:`ticketflow.launcher`) as for this command.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
     from mail.inbound.receive import MailTooLarge
 
-    envelope_to = [r.strip() for r in (*recipients, *more_recipients) if r.strip()]
-    # An MTA passes an empty sender for the null sender <> of bounces; stored as "<>", so
-    # that it differs from a pipe that passed no envelope at all.
-    envelope_from = "" if sender is None else (sender.strip() or "<>")
-    data = sys.stdin.buffer.read()
-    if not data.strip():
-        raise click.ClickException("no mail on standard input")
     redis_url = get_settings().redis_url
     try:
         if redis_url:
             from mail.inbound.pipe import store_and_enqueue
 
             raw_id, created = store_and_enqueue(
-                data, envelope_from=envelope_from, envelope_to=",".join(envelope_to), redis_url=redis_url
+                data, envelope_from=envelope_from, envelope_to=envelope_to, redis_url=redis_url
             )
         else:
-            raw_id, created = _store_for_processing_here(data, envelope_from, ",".join(envelope_to))
+            raw_id, created = _store_for_processing_here(data, envelope_from, envelope_to)
     except MailTooLarge as exc:
-        raise click.ClickException(str(exc)) from None
+        click.echo(f"Error: {exc}", err=True)
+        return 1
     except (SQLAlchemyError, OSError) as exc:
         click.echo(f"cannot store the mail now: {exc}", err=True)
-        sys.exit(EX_TEMPFAIL)
+        return EX_TEMPFAIL
     if created and not redis_url:
         from mail.tasks import process_one
 
         process_one(raw_id)
     click.echo(f"stored as raw mail {raw_id}" + ("" if created else " (already known)"))
+    return 0
 
 
 def _store_for_processing_here(data: bytes, envelope_from: str, envelope_to: str) -> tuple[int, bool]:

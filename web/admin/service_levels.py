@@ -1,20 +1,35 @@
-"""Business calendars and service levels: lists with a create form, edit pages, queues."""
+"""Business calendars and service levels: lists with a create form, edit pages, queues.
+
+And the service-level rules (:mod:`desk.sla.rules`): listed in their order on the service
+levels page with buttons to move them, a page to create one and one to edit each.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from core.errors import NotFound, ValidationError
+from core.i18n import N_
+from desk.agent.models import Agent
+from desk.article.models import CHANNELS
 from desk.audit import service as audit
 from desk.calendar import service as calendars
 from desk.calendar.hours import WEEKDAYS
+from desk.customer import admin as customer_admin
 from desk.queue import service as queue_service
+from desk.services import service as services
+from desk.sla import rules
 from desk.sla import service as sla
-from desk.sla.models import ServiceLevel
+from desk.sla.models import ServiceLevel, ServiceLevelRule
+from desk.ticket import admin as ticket_admin
+from web import labels
 from web.admin.forms import admin_actor, checked, optional_int
 from web.admin.views import bp
 from web.auth import login_required
@@ -156,12 +171,15 @@ def service_levels() -> ResponseReturnValue:
         else:
             flash("admin_saved", "success")
             return redirect(url_for("admin.service_level_edit", level_id=level.id), code=303)
+    choices = _rule_choices(actor)
     page = render_template(
         "admin/service_levels/list.html",
         levels=session.scalars(select(ServiceLevel).order_by(ServiceLevel.name)).all(),
         calendars=calendars.list_calendars(session),
         form=form,
         errors=errors,
+        rules=[(rule, _describe(rule, choices)) for rule in rules.list_rules(session)],
+        **choices,
     )
     return page, 422 if errors else 200
 
@@ -205,6 +223,7 @@ def service_level_edit(level_id: int) -> ResponseReturnValue:
     page = render_template(
         "admin/service_levels/edit.html",
         level=level,
+        level_rules=[rule for rule in rules.list_rules(session) if rule.level_id == level.id],
         calendars=calendars.list_calendars(session),
         queues=queues,
         chosen=chosen,
@@ -213,3 +232,197 @@ def service_level_edit(level_id: int) -> ResponseReturnValue:
         entries=audit.entries_for(session, object_type="service_level", object_id=level_id),
     )
     return page, 422 if errors else 200
+
+
+# --- service-level rules -------------------------------------------------------------------
+
+
+def _rule_choices(actor: Agent) -> dict[str, object]:
+    """What the rule forms offer and the rule list names: levels, queues, types, services …"""
+    session = get_db()
+    named = ticket_admin.priority_names(session)
+    choices: dict[str, object] = {
+        "level_names": {
+            level.id: level.name
+            for level in session.scalars(select(ServiceLevel).order_by(ServiceLevel.name))
+        },
+        "active_levels": [(level.id, level.name) for level in sla.list_levels(session)],
+        "queue_names": {queue.id: queue.name for queue in queue_service.list_queues(session)},
+        "type_names": {t.id: t.name for t in ticket_admin.list_types(session)},
+        "service_names": {s.id: s.name for s in services.list_services(session, include_invalid=True)},
+        "company_names": {c.id: c.name for c in customer_admin.all_companies(session, actor=actor)},
+        "priority_options": [(number, labels.priority_name(number, named)) for number in rules.PRIORITIES],
+        "channel_options": [(code, labels.channel_label(code)) for code in CHANNELS],
+    }
+    return choices
+
+
+def _describe(rule: ServiceLevelRule, choices: dict[str, object]) -> str:
+    """A rule's conditions as one line in the admin's language."""
+    names: dict[str, Any] = choices
+    parts: list[str] = []
+    if rule.queue_id is not None:
+        queue = names["queue_names"].get(rule.queue_id, "?")
+        parts.append(
+            _("Queue %(name)s and below", name=queue)
+            if rule.include_subqueues
+            else _("Queue %(name)s", name=queue)
+        )
+    if rule.priority_list:
+        priorities = dict(names["priority_options"])
+        parts.append(_("Priority %(names)s", names=", ".join(priorities[p] for p in rule.priority_list)))
+    if rule.type_list:
+        types = ", ".join(names["type_names"].get(t, "?") for t in rule.type_list)
+        parts.append(_("Type %(names)s", names=types))
+    if rule.service_id is not None:
+        parts.append(_("Service %(name)s", name=names["service_names"].get(rule.service_id, "?")))
+    if rule.customer_company_id is not None:
+        parts.append(_("Company %(name)s", name=names["company_names"].get(rule.customer_company_id, "?")))
+    if rule.channel is not None:
+        parts.append(_("First article: %(channel)s", channel=labels.channel_label(rule.channel)))
+    if rule.email_domain is not None:
+        parts.append(_("Customer address @%(domain)s", domain=rule.email_domain))
+    return "; ".join(parts)
+
+
+def _reference(name: str, errors: dict[str, list[str]]) -> int | None:
+    """An optional id chosen in a select; anything but a number of the list is a field error."""
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    number = optional_int(raw)
+    if number is None or number == 0:
+        errors[name] = [N_("choose one of the list")]
+    return number
+
+
+def _references(name: str, errors: dict[str, list[str]]) -> list[int]:
+    values = [optional_int(v) for v in request.form.getlist(name) if v.strip()]
+    if any(v is None for v in values):
+        errors[name] = [N_("choose one of the list")]
+    return [v for v in values if v is not None]
+
+
+def _rule_values(errors: dict[str, list[str]]) -> dict[str, object]:
+    return {
+        "name": request.form.get("name", ""),
+        "level_id": _reference("level_id", errors),
+        "queue_id": _reference("queue_id", errors),
+        "include_subqueues": checked("include_subqueues"),
+        "priorities": _references("priorities", errors),
+        "type_ids": _references("type_ids", errors),
+        "service_id": _reference("service_id", errors),
+        "customer_company_id": _reference("customer_company_id", errors),
+        "channel": request.form.get("channel", "").strip() or None,
+        "email_domain": request.form.get("email_domain", ""),
+    }
+
+
+def _rule_form(rule: ServiceLevelRule | None) -> MultiDict[str, str]:
+    if rule is None:
+        return MultiDict({"include_subqueues": "on"})
+    form: MultiDict[str, str] = MultiDict(
+        {
+            "name": rule.name,
+            "level_id": str(rule.level_id),
+            "queue_id": str(rule.queue_id or ""),
+            "include_subqueues": "on" if rule.include_subqueues else "",
+            "service_id": str(rule.service_id or ""),
+            "customer_company_id": str(rule.customer_company_id or ""),
+            "channel": rule.channel or "",
+            "email_domain": rule.email_domain or "",
+            "valid": "on" if rule.valid else "",
+        }
+    )
+    for priority in rule.priority_list:
+        form.add("priorities", str(priority))
+    for type_id in rule.type_list:
+        form.add("type_ids", str(type_id))
+    return form
+
+
+def _refused(exc: ValidationError) -> dict[str, list[str]]:
+    """The field errors in the admin's language (a rule without conditions: on the form)."""
+    return exc.translated_errors(_)
+
+
+@bp.route("/service-levels/rules/new", methods=["GET", "POST"])
+@login_required
+def service_level_rule_new() -> ResponseReturnValue:
+    """Create a rule; it goes to the end of the list."""
+    session = get_db()
+    actor = admin_actor()
+    errors: dict[str, list[str]] = {}
+    form: MultiDict[str, str] = _rule_form(None)
+    if request.method == "POST":
+        values = _rule_values(errors)
+        try:
+            if errors:
+                raise ValidationError(N_("the rule is not valid"), errors=errors)
+            with session.begin_nested():
+                rule = rules.create_rule(session, actor=actor, **values)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            errors, form = _refused(exc), MultiDict(request.form)
+        else:
+            flash("admin_saved", "success")
+            return redirect(url_for("admin.service_level_rule_edit", rule_id=rule.id), code=303)
+    page = render_template(
+        "admin/service_levels/rule_edit.html",
+        rule=None,
+        form=form,
+        errors=errors,
+        entries=[],
+        **_rule_choices(actor),
+    )
+    return page, 422 if errors else 200
+
+
+@bp.route("/service-levels/rules/<int:rule_id>", methods=["GET", "POST"])
+@login_required
+def service_level_rule_edit(rule_id: int) -> ResponseReturnValue:
+    """Change a rule's name, level, conditions or activity; its audit trail."""
+    session = get_db()
+    actor = admin_actor()
+    rule = rules.get_rule(session, rule_id)
+    if rule is None:
+        raise NotFound(N_("service level rule %(id)s does not exist"), id=rule_id)
+    errors: dict[str, list[str]] = {}
+    form: MultiDict[str, str] = _rule_form(rule)
+    if request.method == "POST":
+        values = _rule_values(errors)
+        try:
+            if errors:
+                raise ValidationError(N_("the rule is not valid"), errors=errors)
+            with session.begin_nested():
+                rules.update_rule(
+                    session,
+                    actor=actor,
+                    rule_id=rule.id,
+                    valid=checked("valid"),
+                    **values,  # type: ignore[arg-type]
+                )
+        except ValidationError as exc:
+            errors, form = _refused(exc), MultiDict(request.form)
+        else:
+            flash("admin_saved", "success")
+            return redirect(url_for("admin.service_level_rule_edit", rule_id=rule.id), code=303)
+    page = render_template(
+        "admin/service_levels/rule_edit.html",
+        rule=rule,
+        form=form,
+        errors=errors,
+        entries=audit.entries_for(session, object_type="service_level_rule", object_id=rule.id),
+        **_rule_choices(actor),
+    )
+    return page, 422 if errors else 200
+
+
+@bp.route("/service-levels/rules/<int:rule_id>/move", methods=["POST"])
+@login_required
+def service_level_rule_move(rule_id: int) -> ResponseReturnValue:
+    """Move a rule one place up or down the list (``direction``), back to the list."""
+    session = get_db()
+    actor = admin_actor()
+    rules.move_rule(session, actor=actor, rule_id=rule_id, direction=request.form.get("direction", ""))
+    flash("admin_saved", "success")
+    return redirect(url_for("admin.service_levels", _anchor="rules"), code=303)

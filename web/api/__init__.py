@@ -22,6 +22,7 @@ from web.api import (
     admin_customers,
     admin_queues,
     articles,
+    bulk,
     directory,
     errors,
     messages,
@@ -42,6 +43,7 @@ __all__ = ["init_app"]
 API_PREFIX = "/api/v1"
 RESOURCES = (
     tickets.bp,
+    bulk.bp,
     articles.bp,
     tasks.bp,
     processes.bp,
@@ -59,6 +61,7 @@ RESOURCES = (
 # Customer tokens get 403 on every endpoint of these (tickets, articles and queues decide per
 # view).
 AGENT_ONLY = (
+    bulk.bp,
     tasks.bp,
     processes.bp,
     directory.bp,

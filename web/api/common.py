@@ -33,10 +33,10 @@ from desk.permission import service as permissions
 from desk.ticket import service as ticket_service
 from desk.ticket.models import Ticket
 from web.api.errors import PreconditionFailed, Unauthorized
+from web.api.language import ACTOR_KEY as _ACTOR_KEY
 from web.api.schemas import MAX_ID
 from web.db import get_db
 
-_ACTOR_KEY = "ticketflow_api_actor"
 T = TypeVar("T", bound=Base)
 
 IF_MATCH_PARAMETER = {

@@ -18,6 +18,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from core.text import text_problem
 from desk.ticket.models import STATE_TYPES
 from desk.time_accounting.models import MAX_MINUTES
+from web.api.language import localized
 
 MAX_ID = 2**31 - 1
 ID_RANGE = validate.Range(min=1, max=MAX_ID)
@@ -222,6 +223,17 @@ class TicketQuerySchema(InputSchema):
     )
     customer_user_id = QueryId()
     title = Text(max_length=255, metadata={"description": "text contained in the title (any case)"})
+    words = Text(
+        max_length=500,
+        metadata={
+            "description": "full-text search: every word in the title or in one article's subject or "
+            "body (the search page's Words field)"
+        },
+    )
+    number = Text(max_length=40, metadata={"description": "part of the ticket number"})
+    customer = Text(max_length=320, metadata={"description": "part of the customer's e-mail address"})
+    created_from = Time(metadata={"description": "created at or after this time"})
+    created_before = Time(metadata={"description": "created before this time"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_ID))
 
@@ -340,7 +352,8 @@ def time_units_field(*, strict: bool = True) -> fields.Integer:
         validate=validate.Range(min=0, max=MAX_MINUTES),
         metadata={
             "description": "time spent in minutes, booked with the article or task; required "
-            "when the ticket's queue requires time accounting"
+            "when the ticket's queue requires time accounting, refused (422 on time_units) when "
+            "its accounting is off (0 and null are accepted there and book nothing)"
         },
     )
 
@@ -411,6 +424,16 @@ class TaskSchema(Schema):
     ticket_id = fields.Integer(required=True)
     ticket_number = fields.Function(lambda t: t.ticket.number, required=True, metadata={"type": "string"})
     name = fields.String(required=True)
+    name_localized = fields.Function(
+        lambda t: localized(t.name),
+        required=True,
+        metadata={
+            "type": "string",
+            "description": "the name in the request's language (Accept-Language, else the token "
+            "owner's language; as the inbox shows it): the catalog's translation of the shipped "
+            "processes' names, a name without one as written",
+        },
+    )
     process_id = fields.String(required=True)
     bpmn_id = fields.String(required=True)
     lane = fields.String(allow_none=True, required=True)

@@ -28,8 +28,8 @@ from desk.history import service as history_service
 from desk.history.models import History
 from desk.queue.models import Queue
 from desk.services import service as services
+from desk.ticket import search, states
 from desk.ticket import service as ticket_service
-from desk.ticket import states
 from desk.ticket.models import State, Ticket, TicketLink
 from engine import inbox
 from engine.models import HumanTask
@@ -50,7 +50,6 @@ from web.api.common import (
     readable_ticket,
     with_etag,
 )
-from web.api.queries import search_tickets
 from web.api.schemas import (
     MAX_ID,
     ArticleSchema,
@@ -115,16 +114,25 @@ def state_named(name: str) -> State:
 @bp.arguments(TicketQuerySchema, location="query")
 @bp.response(200, {"type": "array", "items": _ticket_either()})
 def list_tickets(args: dict[str, Any]) -> ResponseReturnValue:
-    """Search the tickets the token's agent (or customer) may read, newest first."""
-    found = search_tickets(
-        db(),
-        actor=current_actor(),
-        queue_ids=args.get("queue_id"),
-        state_types=args.get("state_type"),
+    """Search the tickets the token's agent (or customer) may read, newest first.
+
+    The same search as the search page (``desk.ticket.search``): ``words`` is full-text over
+    the title and every article's subject and body, ``number`` part of the ticket number,
+    ``customer`` part of the customer's address; every filter narrows the result.
+    """
+    criteria = search.SearchCriteria(
+        number=args.get("number", ""),
+        words=args.get("words", ""),
+        customer_email=args.get("customer", ""),
         customer_user_id=args.get("customer_user_id"),
-        title=args.get("title"),
-        limit=args["limit"],
-        offset=args["offset"],
+        title=args.get("title") or "",
+        queue_ids=tuple(args.get("queue_id") or ()),
+        state_types=tuple(args.get("state_type") or ()),
+        created_from=args.get("created_from"),
+        created_before=args.get("created_before"),
+    )
+    found = search.search_tickets(
+        db(), actor=current_actor(), criteria=criteria, limit=args["limit"], offset=args["offset"]
     )
     return jsonify(_ticket_schema(many=True).dump(found))
 

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
-from core.errors import NotFound, ValidationError
+from core.errors import NotFound, ValidationError, translate
 from core.i18n import N_
 from desk.agent.models import Agent
 from flows import process_design
@@ -66,7 +66,9 @@ def _bpmn(body: dict[str, Any]) -> str:
 
 
 def _json_error(exc: ValidationError) -> ResponseReturnValue:
-    return jsonify({"code": exc.code, "message": exc.translated(gettext), "errors": exc.errors}), 422
+    return jsonify(
+        {"code": exc.code, "message": exc.translated(gettext), "errors": exc.translated_errors(gettext)}
+    ), 422
 
 
 def _int_arg(name: str) -> int:
@@ -191,7 +193,9 @@ def validate() -> ResponseReturnValue:
     return jsonify(
         {
             "valid": not problems,
-            "problems": [{"message": p.message, "element_ids": p.element_ids} for p in problems],
+            "problems": [
+                {"message": translate(p.message, gettext), "element_ids": p.element_ids} for p in problems
+            ],
         }
     )
 
@@ -221,8 +225,10 @@ def deploy(process_id: str) -> ResponseReturnValue:
             {
                 "code": exc.code,
                 "message": exc.translated(gettext),
-                "errors": exc.errors,
-                "problems": [{"message": p.message, "element_ids": p.element_ids} for p in problems],
+                "errors": exc.translated_errors(gettext),
+                "problems": [
+                    {"message": translate(p.message, gettext), "element_ids": p.element_ids} for p in problems
+                ],
             }
         ), 422
     created = any(new for _version, new in outcome)

@@ -15,7 +15,8 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import ngettext
 
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.errors import FieldMessage, NotFound, PermissionDenied, ValidationError
+from core.i18n import N_
 from desk.saved_view import service as saved_views
 from flows import bulk as bulk_flow
 from flows.bulk import BulkReport
@@ -31,7 +32,10 @@ def _ids(name: str) -> list[int]:
     """The ids ticked in the list; ids no row can have are the 404 page, as everywhere."""
     values = request.form.getlist(name)
     if len(values) > bulk_flow.MAX_ITEMS:
-        raise ValidationError("too many items", errors={"items": [f"at most {bulk_flow.MAX_ITEMS} at once"]})
+        raise ValidationError(
+            N_("too many items"),
+            errors={"items": [FieldMessage(N_("at most %(num)s at once"), num=bulk_flow.MAX_ITEMS)]},
+        )
     ids = []
     for value in values:
         if not value.strip().isdigit():
@@ -85,7 +89,9 @@ def run() -> ResponseReturnValue:
     agent = current_agent()
     if agent.read_only:
         # As the single actions: observers are refused before their input is read.
-        raise PermissionDenied(f"{agent.login} is a read-only observer and cannot change anything")
+        raise PermissionDenied(
+            N_("%(login)s is a read-only observer and cannot change anything"), login=agent.login
+        )
     back = local_target(url_for("inbox.index"))
     session = get_db()
     try:

@@ -7,7 +7,7 @@ number of rows, so the lists' statement counts do not grow with their length.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,8 +21,18 @@ from desk.ticket import states as state_service
 from desk.ticket.models import PENDING_TYPES
 
 
-def list_context(session: Session, *, agent: Agent, ticket_ids: Collection[int], kind: str) -> dict[str, Any]:
-    """Template variables for a list of ``kind`` (``inbox`` or ``search``) showing ``ticket_ids``."""
+def list_context(
+    session: Session,
+    *,
+    agent: Agent,
+    ticket_ids: Collection[int],
+    kind: str,
+    agents: Sequence[Agent] | None = None,
+) -> dict[str, Any]:
+    """Template variables for a list of ``kind`` (``inbox`` or ``search``) showing ``ticket_ids``.
+
+    ``agents``: every agent (``list_agents(with_roles=False)``), when the page has read them already.
+    """
     context: dict[str, Any] = {
         "unread": reading.unread_ticket_ids(session, agent=agent, ticket_ids=ticket_ids),
         "saved_views": saved_views.list_views(session, agent=agent),
@@ -40,7 +50,9 @@ def list_context(session: Session, *, agent: Agent, ticket_ids: Collection[int],
             if s.valid and s.type != "merged" and s.type not in PENDING_TYPES
         ],
         "owners": [
-            a for a in agent_service.list_agents(session, with_roles=False) if a.active and not a.read_only
+            a
+            for a in (agents if agents is not None else agent_service.list_agents(session, with_roles=False))
+            if a.active and not a.read_only
         ],
     }
     return context

@@ -85,8 +85,12 @@ def index() -> ResponseReturnValue:
     )
     shown = rows[:PAGE_SIZE]
     self_url = url_for("inbox.index", scope=scope, queue=queue_id, page=page)
+    # Once for the claimers' names and the bulk form's owners (the page needs no roles).
+    everyone = agent_service.list_agents(session, with_roles=False)
     context = {
-        **lists.list_context(session, agent=agent, ticket_ids={t.ticket_id for t in shown}, kind="inbox"),
+        **lists.list_context(
+            session, agent=agent, ticket_ids={t.ticket_id for t in shown}, kind="inbox", agents=everyone
+        ),
         "bulk_next": self_url,
         "tasks": shown,
         "waiting": article_service.awaiting_answer(session, ticket_ids={t.ticket_id for t in shown}),
@@ -96,7 +100,7 @@ def index() -> ResponseReturnValue:
         "queue_id": queue_id,
         "tree": tree,
         "total": sum(counts.values()),
-        "agents": {a.id: a for a in agent_service.list_agents(session)},
+        "agents": {a.id: a for a in everyone},
         "refresh_seconds": REFRESH_SECONDS,
         "self_url": self_url,
     }

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from desk.notifications import service as notifications
+from web import header
 from web.auth import login_required
 from web.auth.users import AgentUser, current_agent
 from web.db import get_db
@@ -23,7 +24,7 @@ def bell() -> dict[str, object]:
         user = current_user._get_current_object()
         if not isinstance(user, AgentUser):
             return 0
-        return notifications.unread_count(get_db(), agent=user.agent)
+        return header.facts(user.agent).unread  # with the header's other questions
 
     return {"unread_notifications": unread_notifications}
 

@@ -57,8 +57,8 @@ def index() -> ResponseReturnValue:
         number=request.args.get("number", "")[:40],
         words=request.args.get("words", "")[: search_service.MAX_WORDS_LENGTH],
         customer_email=request.args.get("customer", "")[:320],
-        queue_id=queue_id,
-        state_type=state_type or None,
+        queue_ids=(queue_id,) if queue_id is not None else (),
+        state_types=(state_type,) if state_type else (),
         created_from=datetime.combine(created_from, time(), UTC) if created_from else None,
         # The end date is inclusive: everything before the next midnight.
         created_before=datetime.combine(created_to + timedelta(days=1), time(), UTC) if created_to else None,

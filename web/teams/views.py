@@ -16,7 +16,7 @@ from flask_babel import gettext
 from core.errors import ValidationError
 from desk.team import service as teams
 from flows import teams as team_flows
-from web import redirects
+from web import header, redirects
 from web.auth import login_required
 from web.auth.users import AgentUser, current_agent
 from web.db import get_db
@@ -32,10 +32,11 @@ def template_helpers() -> dict[str, Callable[..., object]]:
         user = flask_login.current_user
         if not isinstance(user, AgentUser):
             return None
-        return teams.availability_of(get_db(), agent=current_agent())
+        agent = current_agent()
+        return header.facts(agent).availability[agent.id]
 
     def away_agent_ids(ids: Iterable[int]) -> set[int]:
-        return teams.away_ids(get_db(), agent_ids=list(ids))
+        return header.away_ids(current_agent(), ids)
 
     def agents_offered(role_name: str) -> list[tuple[str, str]]:
         return [(a.login, a.full_name) for a in teams.available_members(get_db(), role_name=role_name)]

@@ -39,7 +39,7 @@ from engine.forms import PickerContext
 from engine.models import HumanTask, ProcessInstance, ProcessVersion
 from engine.position import Position, position_of
 from flows import tasks as task_flows
-from web import i18n
+from web import header, i18n
 from web.auth import login_required
 from web.auth.users import current_agent
 from web.db import get_db
@@ -246,6 +246,8 @@ def _action_context(agent: Agent, ticket: Ticket, rights: Rights, name: str | No
                 context["owners"].append(candidate)
             if "ro" in on_queue:
                 context["responsibles"].append(candidate)
+        # The picker marks who is away: asked with the header's statement, not from the template.
+        header.will_show_agents(a.id for a in context["owners"])
     elif name == "state" and rights.rw:
         context["states"] = [s for s in state_service.list_states(session) if s.valid and s.type != "merged"]
     return context
@@ -441,7 +443,7 @@ def render_ticket(
         "tasks": tasks,
         "show_images": show_images,
         "actions": [ActionButton(n, _action_labels()[n], n == open_action) for n in offered],
-        "priority_labels": ticket_admin.priority_names(session),
+        "priority_labels": _priority_labels(ticket, open_action),
         "format_when": format_when,
         "body_html": lambda article: rendering.inert_html(article.body_html or "", _cid_resolver(article)),
         "has_remote_images": rendering.has_remote_images,
@@ -465,6 +467,15 @@ def render_ticket(
             _order_cookie(agent), order, max_age=ORDER_COOKIE_AGE, httponly=True, samesite="Lax", path="/"
         )
     return response
+
+
+def _priority_labels(ticket: Ticket, open_action: str | None) -> dict[int, str]:
+    """The administrators' priority names the page shows: every one for the priority form,
+    else only the ticket's own (loaded with the ticket; the others keep their built-in name)."""
+    named = ticket.priority_name
+    if open_action == "priority" or (named is not None and named.id != ticket.priority):
+        return ticket_admin.priority_names(get_db())
+    return {named.id: named.name} if named is not None else {}
 
 
 def format_when(value: datetime) -> str:
