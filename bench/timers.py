@@ -3,7 +3,7 @@
 A small process (start → timer → end) is deployed on a fresh copy of the seeded database and
 started for N tickets, the timer of instance k due at ``t0 + 60·k/N`` seconds (a ``timeDate``
 from the start data), t0 a little after the last start.  Then two ``ticketflow worker``
-processes run with the declared periods (``engine.tasks.fire_due_timers`` every 30 s), and the
+processes run with the declared periods (``engine.tasks.fire_due_timers`` every 5 s), and the
 bench waits until every instance completed.  Lateness is the instance's completion time minus
 its due time: the sweep's period bounds it from below, so the p99 is about the period plus the
 time to fire the backlog.

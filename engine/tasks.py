@@ -35,7 +35,9 @@ def fire_due_timers_now() -> list[int]:
     return fired
 
 
-@periodic(every_seconds=30)
+# Every 5 s: a timer fires at most one period late (at 30 s the bench measured a p99
+# lateness of 29.7 s), and a sweep with nothing due is one indexed query.
+@periodic(every_seconds=5)
 def fire_due_timers() -> None:
     """The periodic job behind :func:`fire_due_timers_now`."""
     fire_due_timers_now()
