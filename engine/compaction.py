@@ -38,6 +38,8 @@ def compact(workflow: BpmnWorkflow) -> int:
     """Remove the finished trunk of the top workflow and of each sub-workflow; the number removed."""
     removed = 0
     for tree in [workflow, *workflow.subprocesses.values()]:
+        if tree is not workflow and tree not in workflow.subprocesses.values():
+            continue  # forgotten with the call activity that ran it, earlier in this pass
         if _depth(tree) >= COMPACT_AT_DEPTH:
             removed += _compact_tree(workflow, tree)
     return removed
@@ -121,8 +123,26 @@ def _drop_subtree(top: BpmnWorkflow, tree: Any, task_id: UUID, keep: UUID | None
         current = tree.tasks.pop(pending.pop(), None)
         if current is None:
             continue
-        removed += 1
-        if current.id in top.subprocesses:
-            top.delete_subprocess(current)
+        removed += 1 + _drop_subworkflow(top, current.id)
         pending.extend(child for child in current._children if child != keep)
+    return removed
+
+
+def _drop_subworkflow(top: BpmnWorkflow, owner_id: UUID) -> int:
+    """Forget the sub-workflow run by task ``owner_id`` and those its tasks ran in turn.
+
+    Not ``BpmnWorkflow.delete_subprocess``: that looks up the owning task of *every*
+    sub-workflow in the tree (``parent_workflow``), and the owner is already unlinked here
+    (so the lookup raised "A task with id … was not found" as soon as a loop's completed
+    call activity, e.g. a consultation, was compacted away).  Nested sub-workflows are
+    found from the task map alone: their owner is one of the forgotten sub-workflow's tasks.
+    """
+    removed = 0
+    pending = [owner_id]
+    while pending:
+        sub = top.subprocesses.pop(pending.pop(), None)
+        if sub is None:
+            continue
+        removed += len(sub.tasks)
+        pending.extend(task_id for task_id in sub.tasks if task_id in top.subprocesses)
     return removed

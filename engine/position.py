@@ -94,8 +94,8 @@ def position_of(instance: ProcessInstance, *, data_for: Iterable[str] = ()) -> P
                     )
     for guid in data_for:
         try:
-            found = workflow.get_task_from_id(UUID(guid))
-        except (ValueError, KeyError):
+            found = _task(workflow, UUID(guid))
+        except ValueError:
             found = None
         if found is not None:
             position.data[guid] = dict(found.data)
@@ -108,10 +108,23 @@ def _called_subworkflows(workflow: Any) -> set[Any]:
     """The keys of the sub-workflows that belong to call activities (drawn in other diagrams)."""
     keys = set()
     for key in workflow.subprocesses:
-        owner = workflow.get_task_from_id(key)
+        owner = _task(workflow, key)
         if owner is not None and isinstance(owner.task_spec, CallActivity):
             keys.add(key)
     return keys
+
+
+def _task(workflow: Any, task_id: UUID) -> Any:
+    """The task ``task_id`` of the workflow or a sub-workflow, None when it is not kept.
+
+    Not ``get_task_from_id``, which raises for a missing id: a step finished long ago in a
+    loop is cut out of the tree by :mod:`engine.compaction` while its ``HumanTask`` row stays.
+    """
+    for tree in [workflow, *workflow.subprocesses.values()]:
+        found = tree.tasks.get(task_id)
+        if found is not None:
+            return found
+    return None
 
 
 def _elements_of(sub: Any) -> tuple[frozenset[str], frozenset[str]]:

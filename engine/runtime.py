@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session, defer
@@ -206,7 +206,10 @@ def complete_task(
     clean = validate_form(form, dict(data or {}), context=PickerContext(session, actor, ticket))
     with session.begin_nested():
         workflow = serialization.loads(instance.workflow_json, _engine(session, instance, ticket), session)
-        spiff_task = workflow.get_task_from_id(UUID(row.task_guid))
+        try:
+            spiff_task = workflow.get_task_from_id(UUID(row.task_guid))
+        except TaskNotFoundException:
+            spiff_task = None  # no longer in the workflow: done or taken away meanwhile
         if spiff_task is None or spiff_task.state != TaskState.READY:
             raise TaskAlreadyDone(N_("this task is no longer waiting for anyone"))
 

@@ -37,11 +37,18 @@ MAX_TITLE = 255
 
 
 def get_ticket(session: Session, *, actor: Actor, ticket_id: int) -> Ticket:
-    """The ticket with ``ticket_id`` if ``actor`` may read it (customer user and priority name joined)."""
-    # Every page of a ticket shows its customer and priority: loaded with it, not by
-    # statements of their own.
+    """The ticket with ``ticket_id`` if ``actor`` may read it (customer, priority, owner, responsible joined)."""
+    # Every page of a ticket shows its customer, priority, owner and responsible: loaded with
+    # it, not by statements of their own (nor the owner's roles, which the page never shows).
     ticket = session.get(
-        Ticket, ticket_id, options=[joinedload(Ticket.customer_user), joinedload(Ticket.priority_name)]
+        Ticket,
+        ticket_id,
+        options=[
+            joinedload(Ticket.customer_user),
+            joinedload(Ticket.priority_name),
+            joinedload(Ticket.owner).lazyload(Agent.roles),
+            joinedload(Ticket.responsible).lazyload(Agent.roles),
+        ],
     )
     if ticket is None:
         raise NotFound("no such ticket")

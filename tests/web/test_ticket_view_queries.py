@@ -76,6 +76,11 @@ def test_the_ticket_view_takes_the_same_statements_whatever_its_size(client, log
     url = f"/tickets/{ticket.id}?action=owner"
     login("admin")
     _grow(session, ticket, first_article=0, article_count=5, first_agent=0, agent_count=2)
+    # Owned by and in the responsibility of others than the signed-in agent: their names show
+    # without statements of their own (nor their roles').
+    ticket.owner = agents.get_agent(session, login="owner0")
+    ticket.responsible = agents.get_agent(session, login="owner1")
+    session.flush()
     small, small_html = _view(client, engine, url)
     _grow(session, ticket, first_article=5, article_count=35, first_agent=2, agent_count=10)
     large, large_html = _view(client, engine, url)
@@ -86,6 +91,8 @@ def test_the_ticket_view_takes_the_same_statements_whatever_its_size(client, log
     assert "file-39.txt" in large_html
     assert "Triage" in large_html
     assert "Owner Nr11" in large_html
+    facts = large_html.split('class="facts"', 1)[1].split("</dl>", 1)[0]
+    assert "Owner Nr0" in facts and "Owner Nr1" in facts
     # ... with the same statements for 5 articles and 2 extra agents as for 40 and 12.
     assert len(large) == len(small), "\n".join(large)
     assert len(large) <= VIEW_STATEMENT_BUDGET, "\n".join(large)
