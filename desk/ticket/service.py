@@ -37,7 +37,7 @@ MAX_TITLE = 255
 
 
 def get_ticket(session: Session, *, actor: Actor, ticket_id: int) -> Ticket:
-    """The ticket with ``ticket_id`` if ``actor`` may read it (customer, priority, owner, responsible joined)."""
+    """The ticket with ``ticket_id`` if ``actor`` may read it (with customer, priority and owners)."""
     # Every page of a ticket shows its customer, priority, owner and responsible: loaded with
     # it, not by statements of their own (nor the owner's roles, which the page never shows).
     ticket = session.get(

@@ -92,7 +92,8 @@ def test_the_ticket_view_takes_the_same_statements_whatever_its_size(client, log
     assert "Triage" in large_html
     assert "Owner Nr11" in large_html
     facts = large_html.split('class="facts"', 1)[1].split("</dl>", 1)[0]
-    assert "Owner Nr0" in facts and "Owner Nr1" in facts
+    assert "Owner Nr0" in facts
+    assert "Owner Nr1" in facts
     # ... with the same statements for 5 articles and 2 extra agents as for 40 and 12.
     assert len(large) == len(small), "\n".join(large)
     assert len(large) <= VIEW_STATEMENT_BUDGET, "\n".join(large)
